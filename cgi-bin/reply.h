@@ -1,0 +1,38 @@
+/*
+ * reply.h -- the one response writer: "Status:" first, then the fixed
+ * headers, then a JSON body, to whatever sink the request came with (an
+ * FCGX stream, stdout for CGI, a buffer in tests).
+ */
+#ifndef RESPONDER_REPLY_H
+#define RESPONDER_REPLY_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "purchase.h"
+
+struct sink {
+	int (*write)(void *arg, const char *p, size_t n);
+	void *arg;
+};
+
+/* Optional extra headers. */
+struct reply_extra {
+	const char *allow;       /* Allow, for 405 */
+	int retry_after;         /* Retry-After seconds, 0 for none */
+};
+
+/* Writes status, headers and body (len bytes). Returns 0 or -1. */
+int reply_write(const struct sink *out, int status, const char *request_id,
+    const struct reply_extra *extra, const char *body, size_t len);
+
+/* Serialises o and writes it. */
+int reply_json(const struct sink *out, int status, const char *request_id,
+    const struct reply_extra *extra, json_object *o);
+
+/* Writes the table's answer for err (DESIGN §2 messages), with Retry-After
+ * for 429 and 503. */
+int reply_error(const struct sink *out, enum purchase_err err, const char *request_id,
+    const char *allow);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * request.c -- reading the request: meta-variables (RFC 3875 §4.1) and the
+ * body, bounded.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "request.h"
+
+static const char *
+param(const struct request *r, const char *name)
+{
+	return r->src->param(r->src->arg, name);
+}
+
+/* An X-Request-Id we accept from a proxy: 1-36 of [A-Za-z0-9._-]. */
+static int
+good_request_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 36)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static void
+new_request_id(char out[40])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[8] = {0};
+	size_t i;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		static unsigned long counter;
+		snprintf(out, 40, "req%lu", ++counter);
+		return;
+	}
+	for (i = 0; i < sizeof(r); i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[16] = '\0';
+}
+
+/*
+ * The API path. REQUEST_URI is what the client asked for whatever the
+ * server did with SCRIPT_NAME and PATH_INFO (an .htaccess rewrite, a
+ * sub-directory on shared hosting): the route starts at its first "/api/".
+ * Plain CGI without REQUEST_URI (a test harness) falls back to PATH_INFO.
+ */
+static void
+set_path(struct request *r)
+{
+	const char *uri = param(r, "REQUEST_URI"), *p;
+	size_t n;
+
+	r->path[0] = '\0';
+	if (uri == NULL || *uri == '\0')
+		uri = param(r, "PATH_INFO");
+	if (uri == NULL)
+		return;
+	n = strcspn(uri, "?#");
+	for (p = uri; p + 4 <= uri + n; p++)
+		if (strncmp(p, "/api/", 5) == 0 || (strncmp(p, "/api", 4) == 0 && p + 4 == uri + n))
+			break;
+	if (p + 4 > uri + n)
+		return;
+	n -= (size_t)(p - uri);
+	if (n >= sizeof(r->path))
+		return;
+	memcpy(r->path, p, n);
+	r->path[n] = '\0';
+}
+
+void
+request_init(struct request *r, const struct source *src)
+{
+	const char *rid;
+
+	memset(r, 0, sizeof(*r));
+	r->src = src;
+	r->method = param(r, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "GET";
+	r->query = param(r, "QUERY_STRING");
+	if (r->query == NULL)
+		r->query = "";
+	r->authorization = param(r, "HTTP_AUTHORIZATION");
+	r->idem_key = param(r, "HTTP_IDEMPOTENCY_KEY");
+	r->content_type = param(r, "CONTENT_TYPE");
+	r->content_length = param(r, "CONTENT_LENGTH");
+	r->config = param(r, "PURCHASE_CONFIG");
+	rid = param(r, "HTTP_X_REQUEST_ID");
+	if (good_request_id(rid))
+		snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
+	else
+		new_request_id(r->request_id);
+	set_path(r);
+}
+
+/* "application/json", optionally with parameters ("; charset=utf-8"). */
+static int
+is_json(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return 0;
+	ct += 16;
+	n = strspn(ct, " \t");
+	return ct[0] == '\0' || ct[n] == ';';
+}
+
+enum purchase_err
+request_read_json_body(struct request *r)
+{
+	const char *cl = r->content_length;
+	size_t want = 0, got = 0;
+	int n;
+
+	if (!is_json(r->content_type))
+		return PURCHASE_EMEDIA;
+	if (cl == NULL || *cl == '\0')
+		return PURCHASE_ELENGTH;
+	/* Whole-string, bounded: digits only, and stop before overflow. */
+	for (; *cl != '\0'; cl++) {
+		if (*cl < '0' || *cl > '9')
+			return PURCHASE_EBODY;
+		want = want * 10 + (size_t)(*cl - '0');
+		if (want > BODY_MAX)
+			return PURCHASE_ETOO_LARGE;
+	}
+	while (got < want) {
+		n = r->src->read(r->src->arg, r->body + got, want - got);
+		if (n <= 0)
+			return PURCHASE_EBODY;
+		got += (size_t)n;
+	}
+	r->body[got] = '\0';
+	r->body_len = got;
+	return PURCHASE_OK;
+}

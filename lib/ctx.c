@@ -1,0 +1,156 @@
+/*
+ * ctx.c -- opening and closing the process-wide context; logging; health.
+ */
+#include "autoconfig.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "error.h"
+
+#define REPLY_MAX (1024 * 1024)
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+int64_t
+pur_now(void)
+{
+	int64_t t = (int64_t)time(NULL);
+#ifdef PURCHASE_FAULT_INJECTION
+	const char *off = getenv("PURCHASE_TEST_CLOCK_OFFSET");
+	if (off != NULL)
+		t += strtoll(off, NULL, 10);
+#endif
+	return t;
+}
+
+enum purchase_err
+purchase_ctx_open(const char *config_path, struct purchase_ctx **out,
+    struct purchase_detail *d)
+{
+	struct purchase_ctx *ctx;
+	enum purchase_err err;
+
+	*out = NULL;
+	if (config_path == NULL || *config_path == '\0')
+		config_path = getenv("PURCHASE_CONFIG");
+	if (config_path == NULL || *config_path == '\0')
+		config_path = SYSCONFDIR "/purchase.conf";
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return PURCHASE_ENOMEM;
+	if ((err = pur_config_load(config_path, &ctx->cfg, d)) != PURCHASE_OK)
+		goto fail;
+	if ((err = pur_store_open(ctx->cfg->database, ctx->cfg->busy_timeout_ms, &ctx->store, d)) !=
+	    PURCHASE_OK)
+		goto fail;
+	if ((ctx->http = pur_http_new(ctx->cfg->provider_connect_timeout_ms,
+	         ctx->cfg->provider_timeout_ms, REPLY_MAX)) == NULL) {
+		err = pur_error_set(d, PURCHASE_ENOMEM, "cannot set up libcurl");
+		goto fail;
+	}
+	ctx->stripe.http = ctx->twilio.http = ctx->http;
+	ctx->stripe.cfg = ctx->twilio.cfg = ctx->cfg;
+	*out = ctx;
+	return PURCHASE_OK;
+fail:
+	purchase_ctx_free(ctx);
+	return err;
+}
+
+void
+purchase_ctx_free(struct purchase_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	pur_http_free(ctx->http);
+	pur_store_close(ctx->store);
+	pur_config_free(ctx->cfg);
+	free(ctx);
+}
+
+const char *
+purchase_ctx_config_path(const struct purchase_ctx *ctx)
+{
+	return ctx->cfg->path;
+}
+
+void
+purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *id)
+{
+	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", id ? id : "");
+}
+
+void
+purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "purchase[%ld]: req=%s ", (long)getpid(),
+	    ctx && ctx->request_id[0] ? ctx->request_id : "-");
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One write per line, so lines of concurrent processes do not mix. */
+	n = (int)strlen(line);
+	if ((size_t)n < sizeof(line) - 1)
+		line[n++] = '\n';
+	else
+		line[sizeof(line) - 2] = '\n', n = sizeof(line) - 1;
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+enum purchase_err
+pur_ctx_ready(struct purchase_ctx *ctx, struct purchase_detail *d)
+{
+	enum purchase_err err;
+	int v;
+
+	if (ctx->schema_ok)
+		return PURCHASE_OK;
+	if ((err = pur_store_schema_version(ctx->store, &v)) != PURCHASE_OK)
+		return pur_error_set(d, err, "cannot read schema version");
+	if (v != PUR_SCHEMA_VERSION)
+		return pur_error_set(d, PURCHASE_ESCHEMA, "schema version %d, want %d "
+		    "(run purchasectl init)", v, PUR_SCHEMA_VERSION);
+	ctx->schema_ok = 1;
+	return PURCHASE_OK;
+}
+
+enum purchase_err
+purchase_health(struct purchase_ctx *ctx, struct purchase_detail *d)
+{
+	ctx->schema_ok = 0;
+	return pur_ctx_ready(ctx, d);
+}
+
+void
+purchase_reply_free(struct purchase_reply *r)
+{
+	if (r == NULL)
+		return;
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+}
+
+void
+purchase_offers_free(struct purchase_offers *o)
+{
+	if (o == NULL)
+		return;
+	free(o->v);
+	o->v = NULL;
+	o->n = 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * ctx.h -- the process-wide context (struct purchase_ctx): what survives
+ * from one request to the next -- configuration, the database connection
+ * with its prepared statements, the HTTP handle with its open connections --
+ * and the per-request id used in log lines.
+ */
+#ifndef PUR_CTX_H
+#define PUR_CTX_H
+
+#include "config.h"
+#include "http.h"
+#include "purchase.h"
+#include "store.h"
+#include "stripe.h"
+#include "twilio.h"
+
+struct purchase_ctx {
+	struct pur_config *cfg;
+	struct pur_store *store;
+	struct pur_http *http;
+	struct pur_stripe stripe;
+	struct pur_twilio twilio;
+	int schema_ok;          /* schema found current once in this process */
+	char request_id[64];
+};
+
+/* ESCHEMA unless the database schema is current (checked once). */
+enum purchase_err pur_ctx_ready(struct purchase_ctx *ctx, struct purchase_detail *detail);
+
+/* The current time (Unix seconds); tests may shift it with
+ * PURCHASE_TEST_CLOCK_OFFSET in builds with fault injection. */
+int64_t pur_now(void);
+
+#endif

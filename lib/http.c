@@ -1,0 +1,227 @@
+/*
+ * http.c -- provider HTTP calls through libcurl.
+ */
+#include "autoconfig.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+struct pur_http {
+	CURL *curl;
+	long connect_timeout_ms;
+	long timeout_ms;
+	size_t max_reply;
+	pur_http_hook_fn hook;
+	void *hook_arg;
+};
+
+static int global_ready;
+
+struct pur_http *
+pur_http_new(long connect_timeout_ms, long timeout_ms, size_t max_reply)
+{
+	struct pur_http *h;
+
+	if (!global_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		global_ready = 1;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if ((h->curl = curl_easy_init()) == NULL) {
+		free(h);
+		return NULL;
+	}
+	h->connect_timeout_ms = connect_timeout_ms;
+	h->timeout_ms = timeout_ms;
+	h->max_reply = max_reply;
+	return h;
+}
+
+void
+pur_http_free(struct pur_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+void
+pur_http_set_hook(struct pur_http *h, pur_http_hook_fn fn, void *arg)
+{
+	h->hook = fn;
+	h->hook_arg = arg;
+}
+
+void
+pur_http_reply_init(struct pur_http_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	pur_buf_init(&r->body, 0);
+}
+
+void
+pur_http_reply_free(struct pur_http_reply *r)
+{
+	pur_buf_free(&r->body);
+}
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct pur_buf *b = arg;
+
+	/* Returning less than asked aborts the transfer (CURLE_WRITE_ERROR):
+	 * the reply is over its ceiling and will not be trusted. */
+	if (pur_buf_add(b, p, size * n) != 0)
+		return 0;
+	return size * n;
+}
+
+static int
+is_loopback_http(const char *url)
+{
+	return strncmp(url, "http://", 7) == 0;
+}
+
+static enum purchase_err
+add_header2(struct curl_slist **l, const char *name, const char *prefix, const char *value)
+{
+	struct pur_buf b;
+	struct curl_slist *n;
+
+	pur_buf_init(&b, 4096);
+	if (pur_buf_adds(&b, name) != 0 || pur_buf_adds(&b, ": ") != 0 ||
+	    pur_buf_adds(&b, prefix) != 0 || pur_buf_adds(&b, value) != 0) {
+		pur_buf_free(&b);
+		return PURCHASE_ENOMEM;
+	}
+	n = curl_slist_append(*l, b.data);
+	pur_buf_free(&b);
+	if (n == NULL)
+		return PURCHASE_ENOMEM;
+	*l = n;
+	return PURCHASE_OK;
+}
+
+static enum purchase_err
+add_header(struct curl_slist **l, const char *name, const char *value)
+{
+	return add_header2(l, name, "", value);
+}
+
+enum purchase_err
+pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_reply *r)
+{
+	struct curl_slist *hdr = NULL, *tmp;
+	enum purchase_err err = PURCHASE_ENOMEM;
+	CURLcode rc;
+	CURL *c = h->curl;
+	long reqsize = 0;
+	double total = 0;
+
+	pur_buf_free(&r->body);
+	pur_buf_init(&r->body, h->max_reply);
+	r->status = 0;
+	r->outcome = PUR_HTTP_UNKNOWN;
+	if (req->url == NULL || req->method == NULL)
+		return PURCHASE_EINVAL;
+	if (h->hook != NULL)
+		return h->hook(h->hook_arg, req, r);
+
+	/* Headers are not trusted to any value containing a line break. */
+	if ((req->idem_key && strpbrk(req->idem_key, "\r\n")) ||
+	    (req->bearer && strpbrk(req->bearer, "\r\n")))
+		return PURCHASE_EINVAL;
+	/* "Expect:" with no value removes curl's 100-continue round trip. */
+	if (add_header(&hdr, "Accept", "application/json") != PURCHASE_OK ||
+	    (tmp = curl_slist_append(hdr, "Expect:")) == NULL)
+		goto out;
+	hdr = tmp;
+	if (req->bearer && add_header2(&hdr, "Authorization", "Bearer ", req->bearer) != PURCHASE_OK)
+		goto out;
+	if (req->idem_key && add_header(&hdr, "Idempotency-Key", req->idem_key) != PURCHASE_OK)
+		goto out;
+	if (req->version && add_header(&hdr, "Stripe-Version", req->version) != PURCHASE_OK)
+		goto out;
+	if (req->form && add_header(&hdr, "Content-Type", "application/x-www-form-urlencoded") !=
+	    PURCHASE_OK)
+		goto out;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, is_loopback_http(req->url) ? "http" : "https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	    is_loopback_http(req->url) ? CURLPROTO_HTTP : CURLPROTO_HTTPS);
+#endif
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "purchase/" PACKAGE_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	if (req->user != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, req->user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, req->pass ? req->pass : "");
+	}
+	if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form ? req->form : "");
+	} else if (strcmp(req->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &reqsize);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	r->elapsed_ms = (long)(total * 1000);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		r->outcome = PUR_HTTP_REPLY;
+	} else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+	           rc == CURLE_PEER_FAILED_VERIFICATION || reqsize == 0) {
+		/* Nothing of the request left this machine. */
+		r->outcome = PUR_HTTP_NOT_SENT;
+	} else {
+		r->outcome = PUR_HTTP_UNKNOWN;
+	}
+	err = PURCHASE_OK;
+out:
+	curl_slist_free_all(hdr);
+	/* Credentials must not linger in the reused handle. */
+	curl_easy_setopt(c, CURLOPT_USERNAME, NULL);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	return err;
+}
+
+const char *
+pur_call_name(enum pur_call c)
+{
+	switch (c) {
+	case PUR_CALL_OK: return "ok";
+	case PUR_CALL_DECLINED: return "declined";
+	case PUR_CALL_GONE: return "gone";
+	case PUR_CALL_REJECTED: return "rejected";
+	case PUR_CALL_RETRY: return "retry";
+	case PUR_CALL_UNKNOWN: return "unknown";
+	}
+	return "?";
+}

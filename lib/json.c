@@ -1,0 +1,214 @@
+/*
+ * json.c -- strict JSON parsing and typed access (json-c).
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+#define REQUEST_DEPTH 8
+#define REPLY_DEPTH 32
+
+static json_object *
+parse(const char *buf, size_t len, int depth)
+{
+	struct json_tokener *tok;
+	json_object *o;
+	size_t end;
+
+	if (len > (size_t)INT32_MAX)
+		return NULL;
+	if ((tok = json_tokener_new_ex(depth)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		json_tokener_free(tok);
+		return NULL;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (buf[end] != ' ' && buf[end] != '\t' && buf[end] != '\r' && buf[end] != '\n') {
+			json_object_put(o);
+			json_tokener_free(tok);
+			return NULL;
+		}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Number of name/value pairs of the outermost object of a syntactically
+ * valid JSON text: the colons at depth 1 outside strings. json-c keeps only
+ * the last of duplicate names, so fewer members than colons means a
+ * duplicate, whatever escapes spelled the names. */
+static size_t
+top_level_pairs(const char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int depth = 0, instr = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = buf[i];
+		if (instr) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				instr = 0;
+			continue;
+		}
+		switch (c) {
+		case '"': instr = 1; break;
+		case '{': case '[': depth++; break;
+		case '}': case ']': depth--; break;
+		case ':': if (depth == 1) n++; break;
+		default: break;
+		}
+	}
+	return n;
+}
+
+enum purchase_err
+pur_json_parse_request(const char *buf, size_t len, json_object **out)
+{
+	json_object *o;
+
+	*out = NULL;
+	if ((o = parse(buf, len, REQUEST_DEPTH)) == NULL)
+		return PURCHASE_EBODY;
+	if (!json_object_is_type(o, json_type_object) ||
+	    (size_t)json_object_object_length(o) != top_level_pairs(buf, len)) {
+		json_object_put(o);
+		return PURCHASE_EBODY;
+	}
+	*out = o;
+	return PURCHASE_OK;
+}
+
+json_object *
+pur_json_parse_reply(const char *buf, size_t len)
+{
+	json_object *o;
+
+	if (buf == NULL || (o = parse(buf, len, REPLY_DEPTH)) == NULL)
+		return NULL;
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *
+member(json_object *o, const char *key, json_type t)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, t))
+		return NULL;
+	return v;
+}
+
+const char *
+pur_json_str(json_object *o, const char *key)
+{
+	json_object *v = member(o, key, json_type_string);
+
+	return v ? json_object_get_string(v) : NULL;
+}
+
+json_object *
+pur_json_obj(json_object *o, const char *key)
+{
+	return member(o, key, json_type_object);
+}
+
+json_object *
+pur_json_arr(json_object *o, const char *key)
+{
+	return member(o, key, json_type_array);
+}
+
+int
+pur_json_bool(json_object *o, const char *key, int *out)
+{
+	json_object *v = member(o, key, json_type_boolean);
+
+	if (v == NULL)
+		return -1;
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return 0;
+}
+
+int
+pur_json_int(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v = member(o, key, json_type_int);
+
+	if (v == NULL)
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+int
+pur_json_copy(json_object *o, const char *key, char *dst, size_t dstlen)
+{
+	json_object *v = member(o, key, json_type_string);
+	size_t n;
+
+	dst[0] = '\0';
+	if (v == NULL)
+		return -1;
+	n = (size_t)json_object_get_string_len(v);
+	if (n >= dstlen || memchr(json_object_get_string(v), '\0', n) != NULL)
+		return -1;
+	memcpy(dst, json_object_get_string(v), n);
+	dst[n] = '\0';
+	return 0;
+}
+
+char *
+pur_json_dump(json_object *o, size_t *len)
+{
+	const char *s;
+	size_t n;
+	char *p;
+
+	s = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (s == NULL || (p = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, n + 1);
+	if (len != NULL)
+		*len = n;
+	return p;
+}
+
+enum purchase_err
+pur_json_check_fields(json_object *obj, const struct pur_field *fields, size_t nfields)
+{
+	size_t i;
+	json_object *v;
+
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		for (i = 0; i < nfields; i++)
+			if (strcmp(fields[i].name, key) == 0)
+				break;
+		if (i == nfields)
+			return PURCHASE_EBODY;
+	}
+	for (i = 0; i < nfields; i++) {
+		if (!json_object_object_get_ex(obj, fields[i].name, &v)) {
+			if (fields[i].required)
+				return PURCHASE_EFIELD;
+			continue;
+		}
+		if (fields[i].type == PUR_FIELD_STRING && !json_object_is_type(v, json_type_string))
+			return PURCHASE_EFIELD;
+	}
+	return PURCHASE_OK;
+}

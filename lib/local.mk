@@ -1,0 +1,46 @@
+# lib/ -- libpurchase. Every module is compiled once into a convenience
+# library (tests link it to reach internal pur_* functions); the installed
+# shared library wraps it and exports only purchase_* symbols.
+noinst_LTLIBRARIES += lib/libpurchase-internal.la
+lib_libpurchase_internal_la_SOURCES = \
+	lib/purchase.h \
+	lib/error.c lib/error.h \
+	lib/buf.c lib/buf.h \
+	lib/sha256.c lib/sha256.h \
+	lib/config.c lib/config.h \
+	lib/e164.c lib/e164.h \
+	lib/json.c lib/json.h \
+	lib/form.c lib/form.h \
+	lib/http.c lib/http.h \
+	lib/stripe.c lib/stripe.h \
+	lib/twilio.c lib/twilio.h \
+	lib/store.c lib/store.h \
+	lib/auth.c lib/auth.h \
+	lib/ctx.c lib/ctx.h \
+	lib/status.c \
+	lib/search.c \
+	lib/purchase.c \
+	lib/admin.c
+lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) -fvisibility=default
+lib_libpurchase_internal_la_LIBADD = $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS)
+
+lib_LTLIBRARIES += lib/libpurchase.la
+lib_libpurchase_la_SOURCES =
+lib_libpurchase_la_LIBADD = lib/libpurchase-internal.la
+lib_libpurchase_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBPURCHASE_LT_VERSION) -export-symbols-regex '^purchase_'
+include_HEADERS += lib/purchase.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = lib/libpurchase.pc
+
+# The schema is embedded in the library, generated from sql/schema.sql so
+# that the file stays the one source of truth.
+BUILT_SOURCES = lib/schema-sql.h
+nodist_lib_libpurchase_internal_la_SOURCES = lib/schema-sql.h
+CLEANFILES += lib/schema-sql.h
+lib/schema-sql.h: $(top_srcdir)/sql/schema.sql
+	$(AM_V_GEN)mkdir -p lib && { \
+	  echo '/* Generated from sql/schema.sql by the build. Do not edit. */'; \
+	  echo 'static const char pur_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(top_srcdir)/sql/schema.sql; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@

@@ -1,0 +1,645 @@
+/*
+ * purchase.c -- the purchase, top to bottom (DESIGN §3):
+ *
+ *   check -> claim -> subscribe -> provision -> pay -> finish
+ *
+ * and, when a step is refused, the way back (compensate: release the number,
+ * cancel the subscription). This file does no I/O of its own: Stripe and
+ * Twilio calls are in stripe.c and twilio.c, SQL in store.c.
+ *
+ * Every step's result is committed before the next provider call, under a
+ * lease fenced by a token, so a purchase interrupted anywhere is resumed by
+ * drive() -- from the request, from a retry with the same Idempotency-Key,
+ * or from purchase_recover() -- knowing exactly which steps happened.
+ *
+ * Money moves last: the subscription is created incomplete (no charge), the
+ * number is bought, and only then is the invoice paid. So a refusal before
+ * payment leaves nothing to refund, only a subscription to cancel and maybe
+ * a number to release.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "e164.h"
+#include "error.h"
+#include "json.h"
+#include "sha256.h"
+#include "store.h"
+#include "stripe.h"
+#include "twilio.h"
+
+#define MAX_ATTEMPTS 2   /* per provider call within one pass */
+#define RECOVER_BATCH 64
+
+/*
+ * Crash points (--enable-fault-injection only): the process dies at the
+ * named point when PURCHASE_CRASH_AT names it, to prove that recovery
+ * finishes what was left. Compiled out otherwise.
+ */
+#ifdef PURCHASE_FAULT_INJECTION
+static void
+crash_point(const char *name)
+{
+	const char *at = getenv("PURCHASE_CRASH_AT");
+
+	if (at != NULL && strcmp(at, name) == 0)
+		raise(SIGKILL);
+}
+#define CRASH_POINT(name) crash_point(name)
+#else
+#define CRASH_POINT(name) ((void)0)
+#endif
+
+/* Who is driving a purchase. */
+enum mode {
+	FORWARD,  /* the client's request (or its retry): complete it if possible */
+	BACKWARD, /* recovery, nobody waiting: complete only what is paid */
+};
+
+/* What a step came to. */
+enum step {
+	STEP_DONE,    /* advanced to the next state */
+	STEP_REFUSED, /* definitively refused: compensate with p->outcome */
+	STEP_UNKNOWN, /* could not find out now: leave it for later */
+};
+
+static const struct pur_field purchase_fields[] = {
+	{"phone_number", PUR_FIELD_STRING, 1},
+};
+
+static int64_t
+lease_end(struct purchase_ctx *ctx)
+{
+	return pur_now() + ctx->cfg->lease_seconds;
+}
+
+static void
+set_state(struct pur_purchase *p, const char *state)
+{
+	snprintf(p->state, sizeof(p->state), "%s", state);
+}
+
+static void
+log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
+    enum pur_call rc, const struct pur_call_info *info)
+{
+	purchase_log(ctx, "purchase=%" PRId64 " %s: %s status=%ld code=%s ms=%ld", p->id, what,
+	    pur_call_name(rc), info->status, info->code[0] ? info->code : "-", info->elapsed_ms);
+}
+
+static enum purchase_err
+save(struct purchase_ctx *ctx, const struct pur_purchase *p)
+{
+	return pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx), NULL);
+}
+
+/* The outcome a failed purchase answers with. */
+static enum purchase_err
+outcome_err(const char *outcome)
+{
+	if (strcmp(outcome, "not_available") == 0)
+		return PURCHASE_ENOT_AVAILABLE;
+	if (strcmp(outcome, "declined") == 0)
+		return PURCHASE_EDECLINED;
+	return PURCHASE_EPROVIDER;
+}
+
+static void
+number_of(const struct pur_purchase *p, struct purchase_number *n)
+{
+	memset(n, 0, sizeof(*n));
+	memcpy(n->phone_number, p->phone_number, sizeof(n->phone_number));
+	memcpy(n->country_code, p->country_code, sizeof(n->country_code));
+	/* The API calls a local number "normal" (Sondos/Autocalls). */
+	snprintf(n->type, sizeof(n->type), "%s", strcmp(p->type, "local") == 0 ? "normal" : p->type);
+	n->sms_capable = p->sms_capable;
+	snprintf(n->status, sizeof(n->status), "active");
+	n->price_cents = p->price_cents;
+	n->period_end = p->period_end;
+}
+
+/* --- forward steps ---------------------------------------------------- */
+
+/* pending -> subscribed: POST /v1/subscriptions (incomplete, no charge). The
+ * Idempotency-Key makes a repeat return the first subscription. */
+static enum step
+subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_stripe_sub sub;
+	struct pur_call_info info;
+	enum pur_call rc = PUR_CALL_UNKNOWN;
+	int i;
+
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		rc = pur_stripe_subscription_create(&ctx->stripe, p->id, p->stripe_customer,
+		    p->stripe_price_id, p->payment_method, &sub, &info);
+		log_call(ctx, p, "stripe subscribe", rc, &info);
+		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
+			break;
+	}
+	if (rc == PUR_CALL_OK) {
+		snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
+		snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", sub.latest_invoice);
+		p->period_end = sub.current_period_end;
+		set_state(p, "subscribed");
+		return STEP_DONE;
+	}
+	if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
+		return STEP_UNKNOWN;
+	/* Refused outright (bad customer, price or card): nothing was made. */
+	snprintf(p->outcome, sizeof(p->outcome), "%s",
+	    rc == PUR_CALL_DECLINED ? "declined" : "provider");
+	return STEP_REFUSED;
+}
+
+/* subscribed -> provisioned: buy the number at Twilio. Twilio has no
+ * idempotency key, so after an unknown outcome we look before buying again. */
+static enum step
+provision(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_call_info info;
+	enum pur_call rc = PUR_CALL_UNKNOWN;
+	char sid[PUR_TWILIO_SID];
+	int i, look = 0;
+
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		if (look) {
+			rc = pur_twilio_find(&ctx->twilio, p->phone_number, sid, &info);
+			log_call(ctx, p, "twilio find", rc, &info);
+			if (rc == PUR_CALL_OK)
+				break;
+			if (rc != PUR_CALL_GONE)
+				continue; /* still cannot tell: look again */
+		}
+		CRASH_POINT("before_buy");
+		rc = pur_twilio_buy(&ctx->twilio, p->phone_number, sid, &info);
+		log_call(ctx, p, "twilio buy", rc, &info);
+		CRASH_POINT("after_buy");
+		if (rc == PUR_CALL_UNKNOWN)
+			look = 1;
+		else if (rc != PUR_CALL_RETRY)
+			break;
+	}
+	if (rc == PUR_CALL_OK) {
+		snprintf(p->number_sid, sizeof(p->number_sid), "%s", sid);
+		set_state(p, "provisioned");
+		return STEP_DONE;
+	}
+	if (rc == PUR_CALL_GONE) {
+		snprintf(p->outcome, sizeof(p->outcome), "not_available");
+		return STEP_REFUSED;
+	}
+	if (rc == PUR_CALL_REJECTED) {
+		snprintf(p->outcome, sizeof(p->outcome), "provider");
+		return STEP_REFUSED;
+	}
+	return STEP_UNKNOWN;
+}
+
+/* provisioned -> paid: POST /v1/invoices/{id}/pay, the only step that moves
+ * money, with its own Idempotency-Key. */
+static enum step
+pay(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_stripe_invoice inv;
+	struct pur_call_info info;
+	enum pur_call rc = PUR_CALL_UNKNOWN;
+	int i;
+
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		CRASH_POINT("before_pay");
+		rc = pur_stripe_invoice_pay(&ctx->stripe, p->id, p->invoice_id, &inv, &info);
+		log_call(ctx, p, "stripe pay", rc, &info);
+		CRASH_POINT("after_pay");
+		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
+			break;
+	}
+	if (rc == PUR_CALL_REJECTED || rc == PUR_CALL_GONE) {
+		/* "Invoice is already paid" is a refusal that means success:
+		 * ask the invoice itself. */
+		rc = pur_stripe_invoice_get(&ctx->stripe, p->invoice_id, &inv, &info);
+		log_call(ctx, p, "stripe invoice", rc, &info);
+		if (rc == PUR_CALL_OK && !inv.paid)
+			rc = strcmp(inv.status, "open") == 0 ? PUR_CALL_UNKNOWN : PUR_CALL_REJECTED;
+	}
+	if (rc == PUR_CALL_OK) {
+		set_state(p, "paid");
+		return STEP_DONE;
+	}
+	if (rc == PUR_CALL_DECLINED) {
+		snprintf(p->outcome, sizeof(p->outcome), "declined");
+		return STEP_REFUSED;
+	}
+	if (rc == PUR_CALL_REJECTED) {
+		snprintf(p->outcome, sizeof(p->outcome), "provider");
+		return STEP_REFUSED;
+	}
+	return STEP_UNKNOWN;
+}
+
+/* For recovery: was the invoice of a provisioned purchase paid after all? */
+static enum step
+check_paid(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_stripe_invoice inv;
+	struct pur_call_info info;
+	enum pur_call rc;
+
+	rc = pur_stripe_invoice_get(&ctx->stripe, p->invoice_id, &inv, &info);
+	log_call(ctx, p, "stripe invoice", rc, &info);
+	if (rc != PUR_CALL_OK)
+		return rc == PUR_CALL_GONE ? STEP_REFUSED : STEP_UNKNOWN;
+	if (inv.paid) {
+		set_state(p, "paid");
+		return STEP_DONE;
+	}
+	return STEP_REFUSED;
+}
+
+/* --- the way back ----------------------------------------------------- */
+
+/* compensating -> failed: release the number (if it may have been bought),
+ * cancel the subscription (if one may exist). Each undo is idempotent: a
+ * number already gone or a subscription already canceled counts as done. */
+static enum step
+compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_stripe_sub sub;
+	struct pur_call_info info;
+	enum pur_call rc;
+	char sid[PUR_TWILIO_SID];
+
+	if (p->number_sid[0] == '\0') {
+		/* The buy's outcome was never learnt: is the number ours? */
+		rc = pur_twilio_find(&ctx->twilio, p->phone_number, sid, &info);
+		log_call(ctx, p, "twilio find", rc, &info);
+		if (rc == PUR_CALL_OK)
+			snprintf(p->number_sid, sizeof(p->number_sid), "%s", sid);
+		else if (rc != PUR_CALL_GONE)
+			return STEP_UNKNOWN;
+	}
+	if (p->number_sid[0] != '\0') {
+		rc = pur_twilio_release(&ctx->twilio, p->number_sid, &info);
+		log_call(ctx, p, "twilio release", rc, &info);
+		if (rc != PUR_CALL_OK)
+			return STEP_UNKNOWN;
+		CRASH_POINT("after_release");
+	}
+	if (p->subscription_id[0] == '\0') {
+		/* Created, maybe, with a reply that was lost: the same
+		 * Idempotency-Key returns it (or makes it, incomplete and never
+		 * charged), and then it is canceled. */
+		rc = pur_stripe_subscription_create(&ctx->stripe, p->id, p->stripe_customer,
+		    p->stripe_price_id, p->payment_method, &sub, &info);
+		log_call(ctx, p, "stripe subscribe (to cancel)", rc, &info);
+		if (rc == PUR_CALL_OK)
+			snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
+		else if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
+			return STEP_UNKNOWN;
+	}
+	if (p->subscription_id[0] != '\0') {
+		rc = pur_stripe_subscription_cancel(&ctx->stripe, p->subscription_id, &info);
+		log_call(ctx, p, "stripe cancel", rc, &info);
+		if (rc != PUR_CALL_OK && rc != PUR_CALL_GONE)
+			return STEP_UNKNOWN;
+	}
+	return STEP_DONE;
+}
+
+/* --- driving a purchase to its end ------------------------------------ */
+
+/*
+ * Drives p (whose lease this process holds) as far as it can go now.
+ *
+ * Returns PURCHASE_OK with *reply set once the purchase is decided: paid and
+ * delivered (201), or refused and compensated or being compensated (the
+ * refusal's status). The reply is stored with the decision, in the same
+ * transaction, so a replay is exact even if this process dies right after.
+ * Returns EPROVIDER when the purchase was left undecided for recovery (a
+ * provider could not tell us what happened), ELEASE when a newer worker
+ * took it over, or a storage error.
+ */
+static enum purchase_err
+drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
+    struct purchase_reply *reply, struct purchase_detail *d)
+{
+	struct purchase_number num;
+	enum purchase_err err;
+	enum step st;
+
+	for (;;) {
+		if (strcmp(p->state, "pending") == 0) {
+			st = mode == FORWARD ? subscribe(ctx, p) : STEP_REFUSED;
+		} else if (strcmp(p->state, "subscribed") == 0) {
+			st = mode == FORWARD ? provision(ctx, p) : STEP_REFUSED;
+		} else if (strcmp(p->state, "provisioned") == 0) {
+			st = mode == FORWARD ? pay(ctx, p) : check_paid(ctx, p);
+		} else if (strcmp(p->state, "paid") == 0) {
+			/* 6. Finish: the number row (its id is the purchase's), the
+			 * state and the stored 201, in one transaction. */
+			number_of(p, &num);
+			num.id = p->id;
+			num.created_at = pur_now();
+			if ((err = purchase_render(PURCHASE_OK, &num, reply)) != PURCHASE_OK)
+				return err;
+			if ((err = pur_store_purchase_end(ctx->store, p, &num, reply, pur_now())) !=
+			    PURCHASE_OK) {
+				purchase_reply_free(reply);
+				return pur_error_set(d, err, "finish purchase %" PRId64, p->id);
+			}
+			CRASH_POINT("after_finish");
+			purchase_log(ctx, "purchase=%" PRId64 " complete", p->id);
+			return PURCHASE_OK;
+		} else if (strcmp(p->state, "compensating") == 0) {
+			if (compensate(ctx, p) != STEP_DONE) {
+				(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL);
+				purchase_reply_free(reply);
+				return pur_error_set(d, PURCHASE_EPROVIDER,
+				    "purchase %" PRId64 " compensation pending", p->id);
+			}
+			if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now())) !=
+			    PURCHASE_OK) {
+				purchase_reply_free(reply);
+				return err;
+			}
+			purchase_log(ctx, "purchase=%" PRId64 " failed outcome=%s", p->id, p->outcome);
+			return reply->body != NULL ? PURCHASE_OK :
+			    purchase_render(outcome_err(p->outcome), NULL, reply);
+		} else {
+			return pur_error_set(d, PURCHASE_EINTERNAL, "purchase %" PRId64 " in state %s",
+			    p->id, p->state);
+		}
+
+		switch (st) {
+		case STEP_DONE:
+			if ((err = save(ctx, p)) != PURCHASE_OK)
+				return err;
+			CRASH_POINT(strcmp(p->state, "subscribed") == 0 ? "after_subscribe" :
+			    strcmp(p->state, "provisioned") == 0 ? "after_provision" : "after_paid");
+			break;
+		case STEP_REFUSED:
+			/* Decided: render and store the answer with the state, then
+			 * undo what was done. */
+			if (p->outcome[0] == '\0')
+				snprintf(p->outcome, sizeof(p->outcome), "provider");
+			set_state(p, "compensating");
+			if ((err = purchase_render(outcome_err(p->outcome), NULL, reply)) != PURCHASE_OK)
+				return err;
+			if ((err = pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx),
+			         reply)) != PURCHASE_OK) {
+				purchase_reply_free(reply);
+				return err;
+			}
+			CRASH_POINT("after_decide");
+			break;
+		case STEP_UNKNOWN:
+			/* Leave it, the lease given up so that recovery or the
+			 * client's retry can take it at once. */
+			(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL);
+			return pur_error_set(d, PURCHASE_EPROVIDER,
+			    "purchase %" PRId64 " left in state %s for recovery", p->id, p->state);
+		}
+	}
+}
+
+/* --- the request -------------------------------------------------------- */
+
+static int
+idem_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n < 1 || n > 255)
+		return 0;
+	for (; *k != '\0'; k++)
+		if (*k < 0x20 || *k > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* What a request asks for, as a hash: a retry with the same key must ask
+ * for the same number, however its JSON was spelled. */
+static void
+request_hash(const char *e164, char hex[65])
+{
+	unsigned char h[PUR_SHA256_LEN];
+	struct pur_sha256 s;
+
+	pur_sha256_init(&s);
+	pur_sha256_update(&s, "purchase\n", 9);
+	pur_sha256_update(&s, e164, strlen(e164));
+	pur_sha256_final(&s, h);
+	pur_hex(h, sizeof(h), hex);
+}
+
+static enum purchase_err
+copy_reply(const struct pur_idem *idem, struct purchase_reply *reply)
+{
+	if ((reply->body = malloc(idem->len + 1)) == NULL)
+		return PURCHASE_ENOMEM;
+	memcpy(reply->body, idem->body, idem->len + 1);
+	reply->len = idem->len;
+	reply->status = idem->status;
+	return PURCHASE_OK;
+}
+
+/* Takes the lease of purchase id and drives it. ENOT_FOUND when it has
+ * ended meanwhile, EIDEM_BUSY when its worker's lease still runs. */
+static enum purchase_err
+take_and_drive(struct purchase_ctx *ctx, int64_t id, enum mode mode,
+    struct purchase_reply *reply, struct purchase_detail *d)
+{
+	struct pur_purchase p;
+	enum purchase_err err;
+
+	err = pur_store_purchase_lease(ctx->store, id, pur_now(), lease_end(ctx), &p);
+	if (err != PURCHASE_OK)
+		return err;
+	purchase_log(ctx, "purchase=%" PRId64 " taken in state %s (token %" PRId64 ")", p.id,
+	    p.state, p.lease_token);
+	return drive(ctx, &p, mode, reply, d);
+}
+
+/*
+ * A request whose Idempotency-Key is already recorded: another request
+ * (422), the stored reply (replayed byte for byte), or a purchase still
+ * under way: resumed when its worker is gone, else 409.
+ */
+static enum purchase_err
+answer_known_key(struct purchase_ctx *ctx, int64_t account_id, const char *key,
+    struct pur_idem *idem, const char *hash, struct purchase_reply *reply,
+    struct purchase_detail *d)
+{
+	enum purchase_err err;
+
+	if (strcmp(idem->request_hash, hash) != 0)
+		return PURCHASE_EIDEM_MISMATCH;
+	if (idem->status != 0)
+		return copy_reply(idem, reply);
+	err = take_and_drive(ctx, idem->purchase_id, FORWARD, reply, d);
+	if (err != PURCHASE_ENOT_FOUND)
+		return err == PURCHASE_ELEASE ? PURCHASE_EIDEM_BUSY : err;
+	/* It ended between our look and the lease: its reply is stored now. */
+	pur_idem_free(idem);
+	if ((err = pur_store_idem_get(ctx->store, account_id, key, idem)) != PURCHASE_OK)
+		return err == PURCHASE_ENOT_FOUND ? PURCHASE_EINTERNAL : err;
+	return idem->status != 0 ? copy_reply(idem, reply) : PURCHASE_EIDEM_BUSY;
+}
+
+enum purchase_err
+purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, size_t len,
+    const char *idem_key, struct purchase_reply *reply, struct purchase_detail *d)
+{
+	struct pur_account acct;
+	struct pur_offer_row offer;
+	struct pur_purchase p;
+	struct pur_idem idem;
+	struct pur_call_info info;
+	json_object *req = NULL;
+	const char *phone;
+	char e164[PUR_E164_MAX], hash[65], pm[PUR_STRIPE_ID];
+	enum purchase_err err;
+	enum pur_call rc = PUR_CALL_RETRY;
+	int64_t now = pur_now();
+	long recent;
+	int used, i;
+
+	memset(reply, 0, sizeof(*reply));
+	memset(&idem, 0, sizeof(idem));
+	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
+		return err;
+	if (idem_key != NULL && !idem_key_ok(idem_key))
+		return PURCHASE_EIDEMKEY;
+
+	/* The body: one JSON object, {"phone_number": "<E.164>"}. */
+	if ((err = pur_json_parse_request(body, len, &req)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_json_check_fields(req, purchase_fields, 1)) != PURCHASE_OK)
+		goto out;
+	phone = pur_json_str(req, "phone_number");
+	if (pur_e164_parse(phone, strlen(phone), e164) != 0) {
+		err = PURCHASE_EPHONE;
+		goto out;
+	}
+	request_hash(e164, hash);
+
+	/* A key seen before: replay, resume or refuse -- before any check
+	 * that could call a provider. */
+	if (idem_key != NULL) {
+		err = pur_store_idem_get(ctx->store, account_id, idem_key, &idem);
+		if (err == PURCHASE_OK) {
+			err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
+			goto out;
+		}
+		if (err != PURCHASE_ENOT_FOUND)
+			goto out;
+	}
+
+	/* 1. Check, in DESIGN order; no writes. */
+	if (ctx->cfg->purchase_rate_per_minute > 0) {
+		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent)) !=
+		    PURCHASE_OK)
+			goto out;
+		if (recent >= ctx->cfg->purchase_rate_per_minute) {
+			err = PURCHASE_ERATE;
+			goto out;
+		}
+	}
+	if ((err = pur_store_number_in_use(ctx->store, e164, &used)) != PURCHASE_OK)
+		goto out;
+	if (used) {
+		err = PURCHASE_EIN_USE;
+		goto out;
+	}
+	if ((err = pur_store_offer_get(ctx->store, account_id, e164, now, &offer)) != PURCHASE_OK)
+		goto out;
+	if ((err = pur_store_account_get(ctx->store, account_id, &acct)) != PURCHASE_OK) {
+		err = err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
+		goto out;
+	}
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		rc = pur_stripe_customer_get(&ctx->stripe, acct.stripe_customer, pm, &info);
+		purchase_log(ctx, "stripe customer: %s status=%ld code=%s ms=%ld", pur_call_name(rc),
+		    info.status, info.code[0] ? info.code : "-", info.elapsed_ms);
+		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
+			break;
+	}
+	if (rc == PUR_CALL_GONE || (rc == PUR_CALL_OK && pm[0] == '\0')) {
+		err = PURCHASE_ENO_PAYMENT_METHOD;
+		goto out;
+	}
+	if (rc != PUR_CALL_OK) {
+		err = pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
+		    pur_call_name(rc));
+		goto out;
+	}
+
+	/* 2. Claim: the database decides who gets the number. */
+	memset(&p, 0, sizeof(p));
+	p.account_id = account_id;
+	memcpy(p.phone_number, e164, sizeof(p.phone_number));
+	memcpy(p.country_code, offer.country_code, sizeof(p.country_code));
+	memcpy(p.type, offer.type, sizeof(p.type));
+	p.price_cents = offer.price_cents;
+	memcpy(p.stripe_price_id, offer.stripe_price_id, sizeof(p.stripe_price_id));
+	p.sms_capable = offer.sms_capable;
+	memcpy(p.stripe_customer, acct.stripe_customer, sizeof(p.stripe_customer));
+	snprintf(p.payment_method, sizeof(p.payment_method), "%s", pm);
+	p.lease_until = lease_end(ctx);
+	err = pur_store_claim(ctx->store, &p, idem_key, hash, now, &idem);
+	if (err == PURCHASE_EIDEM_BUSY) {
+		/* A twin request with the same key claimed first. */
+		err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
+		goto out;
+	}
+	if (err != PURCHASE_OK)
+		goto out;
+	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p.id, e164,
+	    account_id);
+	CRASH_POINT("after_claim");
+
+	/* 3-6. Subscribe, provision, pay, finish (or compensate). */
+	err = drive(ctx, &p, FORWARD, reply, d);
+out:
+	if (err != PURCHASE_OK)
+		purchase_reply_free(reply);
+	pur_idem_free(&idem);
+	json_object_put(req);
+	return err;
+}
+
+enum purchase_err
+purchase_recover(struct purchase_ctx *ctx, int *ndone, int *nleft, struct purchase_detail *d)
+{
+	int64_t ids[RECOVER_BATCH];
+	struct purchase_reply reply;
+	enum purchase_err err;
+	size_t n, i;
+
+	*ndone = *nleft = 0;
+	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_store_purchases_stale(ctx->store, pur_now(), ids, RECOVER_BATCH, &n)) !=
+	    PURCHASE_OK)
+		return err;
+	for (i = 0; i < n; i++) {
+		memset(&reply, 0, sizeof(reply));
+		err = take_and_drive(ctx, ids[i], BACKWARD, &reply, d);
+		purchase_reply_free(&reply);
+		if (err == PURCHASE_OK)
+			(*ndone)++;
+		else if (err == PURCHASE_EBUSY || err == PURCHASE_EDB || err == PURCHASE_ENOMEM)
+			return err;
+		else
+			(*nleft)++;
+	}
+	return PURCHASE_OK;
+}

@@ -1,0 +1,228 @@
+/*
+ * purchase.h -- the public interface of libpurchase, the library behind the
+ * phone-number purchase service: validation, pricing, billing (Stripe),
+ * provisioning (Twilio), storage (SQLite) and recovery.
+ *
+ * The library never writes to stdout and never exits. It does own the
+ * status table (lib/status.c): a purchase's answer is rendered when the
+ * purchase ends -- possibly in `purchasectl recover`, with no web server --
+ * and stored under the client's Idempotency-Key, so that a replay is byte
+ * for byte what was (or would have been) sent.
+ *
+ * Conventions: functions return an enum purchase_err (PURCHASE_OK on
+ * success); an optional caller-owned struct purchase_detail receives a
+ * human-readable detail for logs (never for clients, never secrets). Every
+ * _free() accepts NULL. A returned char * is the caller's to free(); a
+ * returned const char * is borrowed from its owner.
+ */
+#ifndef PURCHASE_H
+#define PURCHASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's one error enum. purchase_strerror() names each; the HTTP
+ * status and client message for each live in the responder's status table
+ * (cgi-bin/status.c). Never renumber: values are only compared, not stored. */
+enum purchase_err {
+	PURCHASE_OK = 0,
+	PURCHASE_ENOMEM,            /* allocation failed */
+	PURCHASE_EINVAL,            /* bad argument from the caller (a bug) */
+	PURCHASE_ECONFIG,           /* configuration file missing or invalid */
+	PURCHASE_EDB,               /* database error (I/O, full, corrupt) */
+	PURCHASE_EBUSY,             /* database locked past busy_timeout */
+	PURCHASE_ESCHEMA,           /* database schema missing or not current */
+	PURCHASE_EAUTH,             /* missing, malformed, unknown or revoked key */
+	PURCHASE_EBODY,             /* body not a JSON object; unknown/duplicate field */
+	PURCHASE_EFIELD,            /* required field missing or of the wrong type */
+	PURCHASE_EPHONE,            /* phone number is not valid E.164 */
+	PURCHASE_EPARAM,            /* bad query parameter */
+	PURCHASE_ENOPRICE,          /* no price for that country and number type */
+	PURCHASE_EIDEMKEY,          /* malformed Idempotency-Key header */
+	PURCHASE_EIDEM_BUSY,        /* same Idempotency-Key still in progress */
+	PURCHASE_EIDEM_MISMATCH,    /* same Idempotency-Key, different request */
+	PURCHASE_ERATE,             /* rate limit reached */
+	PURCHASE_EIN_USE,           /* number owned, or being bought right now */
+	PURCHASE_ENOT_AVAILABLE,    /* not offered, offer expired, carrier says gone */
+	PURCHASE_ENO_PAYMENT_METHOD,/* customer has no default payment method */
+	PURCHASE_EDECLINED,         /* the card was declined */
+	PURCHASE_EPROVIDER,         /* purchase could not be completed or undone now */
+	PURCHASE_ESEARCH,           /* carrier search failed */
+	PURCHASE_ENOT_FOUND,        /* no such number for this account */
+	PURCHASE_ERELEASE_PENDING,  /* number already scheduled for release */
+	PURCHASE_ERELEASE,          /* release could not be scheduled */
+	/* Transport-level conditions the responder detects itself; kept here so
+	 * that one table maps every outcome to a status. */
+	PURCHASE_ENO_ROUTE,         /* no such path */
+	PURCHASE_EMETHOD,           /* method not allowed on this path */
+	PURCHASE_ELENGTH,           /* body without Content-Length */
+	PURCHASE_ETOO_LARGE,        /* body over the limit */
+	PURCHASE_EMEDIA,            /* Content-Type is not application/json */
+	PURCHASE_ELEASE,            /* purchase taken over by a newer worker */
+	PURCHASE_EINTERNAL,         /* anything else: a bug or an unexpected state */
+	PURCHASE_ERR__MAX
+};
+
+/* Short, stable, human-readable name of an error (for logs). Never NULL. */
+const char *purchase_strerror(enum purchase_err err);
+
+/* Optional detail for logs. text is always NUL-terminated. */
+struct purchase_detail {
+	char text[256];
+};
+
+/* The process-wide context: configuration, database connection (opened in
+ * this process, so after any fork), the reusable HTTP handle. One per
+ * process; not thread-safe. */
+struct purchase_ctx;
+
+/* A number as the API shows it. */
+struct purchase_number {
+	int64_t id;
+	char phone_number[17];     /* E.164, "+" and up to 15 digits */
+	char country_code[3];      /* ISO 3166-1 alpha-2 */
+	char type[16];             /* "normal", "toll_free" or "mobile" */
+	int sms_capable;
+	char status[24];           /* "active", "release_scheduled", "released" */
+	int64_t price_cents;       /* monthly, USD cents */
+	int64_t period_end;        /* subscription period end, Unix time; 0 unknown */
+	int64_t created_at;        /* Unix time */
+};
+
+/* A reply ready for the client. body is malloc'd (the owner frees it with
+ * purchase_reply_free). */
+struct purchase_reply {
+	int status;
+	char *body;
+	size_t len;
+};
+
+void purchase_reply_free(struct purchase_reply *reply);
+
+/* The status table: for every error, the HTTP status, the stable snake_case
+ * code and the exact client message (DESIGN §2). Never NULL. */
+struct purchase_status {
+	int http;
+	const char *code;
+	const char *message;
+};
+const struct purchase_status *purchase_status_of(enum purchase_err err);
+
+/* Renders an outcome as the API answers it: for PURCHASE_OK with num, 201
+ * {"message": ..., "data": {...}}; otherwise {"error": ..., "code": ...}
+ * with the table's status. Deterministic: the same input gives the same
+ * bytes (a stored reply is replayed as it was). ENOMEM on failure. */
+enum purchase_err purchase_render(enum purchase_err outcome, const struct purchase_number *num,
+    struct purchase_reply *out);
+
+/* Opens the context from the configuration file at config_path (NULL: the
+ * PURCHASE_CONFIG environment variable, else SYSCONFDIR/purchase.conf) and
+ * opens the database. Does not require the schema to exist (see
+ * purchase_db_init). On success *out is the caller's (purchase_ctx_free).
+ * Errors: ECONFIG, EDB, ENOMEM. */
+enum purchase_err purchase_ctx_open(const char *config_path, struct purchase_ctx **out,
+    struct purchase_detail *detail);
+void purchase_ctx_free(struct purchase_ctx *ctx);
+
+/* The configuration path the context was opened with (borrowed). */
+const char *purchase_ctx_config_path(const struct purchase_ctx *ctx);
+
+/* Sets the request id that log lines carry (copied; NULL clears). */
+void purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *request_id);
+
+/* Writes one log line to stderr: "purchase[pid]: req=<id> <msg>". */
+void purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Checks that the database answers and its schema is current. Never calls a
+ * provider. Errors: EDB, EBUSY, ESCHEMA. */
+enum purchase_err purchase_health(struct purchase_ctx *ctx, struct purchase_detail *detail);
+
+/* Resolves "Bearer <key>" (the whole Authorization header value, may be
+ * NULL) to an account id. Every failure is PURCHASE_EAUTH (EDB/EBUSY aside),
+ * whatever the cause, and costs the same time for unknown and wrong keys. */
+enum purchase_err purchase_authenticate(struct purchase_ctx *ctx, const char *authorization,
+    int64_t *account_id);
+
+/* One offered number, as search returns it. */
+struct purchase_offer {
+	char phone_number[17];
+	char phone_number_formatted[64];
+	char country_code[3];
+	int64_t price_cents;
+	char stripe_price_id[256];
+	char address_requirements[8]; /* none, local, foreign, any */
+	int sms_capable;
+};
+
+struct purchase_offers {
+	size_t n;
+	struct purchase_offer *v;
+};
+
+void purchase_offers_free(struct purchase_offers *offers);
+
+/* GET /api/user/phone-numbers/search: validates the raw query string
+ * (country_code, contains, area_code, type, limit), asks the carrier, prices
+ * every number and records each as an offer to the account (expiring after
+ * offer_ttl_seconds). On success *out is the caller's.
+ * Errors: EPARAM, ENOPRICE, ERATE, ESEARCH, EDB, EBUSY, ENOMEM. */
+enum purchase_err purchase_search(struct purchase_ctx *ctx, int64_t account_id,
+    const char *query, struct purchase_offers *out, struct purchase_detail *detail);
+
+/* POST /api/user/phone-numbers/purchase. body/len is the raw request body;
+ * idem_key the Idempotency-Key header or NULL. Runs check, claim, subscribe,
+ * provision, pay, finish (DESIGN §3).
+ *
+ * Returns PURCHASE_OK when *reply holds the client's answer -- the outcome of
+ * a purchase that was decided (201, or a failure being compensated),
+ * rendered once and stored, or its byte-identical replay.
+ * Otherwise returns the error to render (nothing stored): EBODY, EFIELD,
+ * EPHONE, EIDEMKEY, EIDEM_BUSY, EIDEM_MISMATCH, ERATE, EIN_USE,
+ * ENOT_AVAILABLE, ENO_PAYMENT_METHOD, EPROVIDER (left for recovery), EDB,
+ * EBUSY, ENOMEM. */
+enum purchase_err purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body,
+    size_t len, const char *idem_key, struct purchase_reply *reply,
+    struct purchase_detail *detail);
+
+/* Drives every purchase whose lease has expired to a terminal state: a paid
+ * one forward (deliver), any other backward (compensate). *done counts the
+ * purchases finished. Errors: EDB, EBUSY; provider trouble leaves a purchase
+ * for the next run and is counted in *left. */
+enum purchase_err purchase_recover(struct purchase_ctx *ctx, int *done, int *left,
+    struct purchase_detail *detail);
+
+/* --- Operator functions (purchasectl) --------------------------------- */
+
+/* Creates or migrates the schema to the current version. */
+enum purchase_err purchase_db_init(struct purchase_ctx *ctx, struct purchase_detail *detail);
+
+/* Loads the price list (SQL file of INSERTs into prices, see sql/prices.sql)
+ * replacing the current one, in one transaction. */
+enum purchase_err purchase_prices_load(struct purchase_ctx *ctx, const char *path,
+    struct purchase_detail *detail);
+
+/* Creates an account; *id receives its id. stripe_customer must look like
+ * "cus_...". Errors: EINVAL, EDB, EBUSY. */
+enum purchase_err purchase_account_create(struct purchase_ctx *ctx, const char *name,
+    const char *stripe_customer, int64_t *id, struct purchase_detail *detail);
+
+/* Issues an API key for the account. *key (malloc'd, caller frees) is the
+ * only copy ever shown; the database keeps its prefix and SHA-256 hash.
+ * Errors: ENOT_FOUND (no such account), EDB, EBUSY, ENOMEM. */
+enum purchase_err purchase_key_create(struct purchase_ctx *ctx, int64_t account_id, char **key,
+    struct purchase_detail *detail);
+
+/* Revokes a key given either the whole key or its public prefix.
+ * Errors: ENOT_FOUND, EDB, EBUSY. */
+enum purchase_err purchase_key_revoke(struct purchase_ctx *ctx, const char *key_or_prefix,
+    struct purchase_detail *detail);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PURCHASE_H */

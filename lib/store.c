@@ -1,0 +1,1049 @@
+/*
+ * store.c -- all of the service's SQL (SQLite).
+ *
+ * Statements are listed once in the table below, prepared on first use with
+ * SQLITE_PREPARE_PERSISTENT and reused for the life of the process; every
+ * use ends in sqlite3_reset() (a half-read SELECT would otherwise keep its
+ * read snapshot). Every write is BEGIN IMMEDIATE .. COMMIT, kept small.
+ *
+ * The busy handler sleeps in short steps (DESIGN §7: SQLite's default
+ * back-off grows to 100 ms sleeps, which shows as p99 spikes under several
+ * writer processes) and gives up after busy_timeout_ms: EBUSY, 503.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "schema-sql.h"
+#include "store.h"
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_USER_VERSION,
+	S_ACCOUNT_INSERT,
+	S_ACCOUNT_GET,
+	S_KEY_INSERT,
+	S_KEY_LOOKUP,
+	S_KEY_REVOKE,
+	S_PRICE_GET,
+	S_PRICES_CLEAR,
+	S_RATE_GET,
+	S_RATE_BUMP,
+	S_OFFER_PUT,
+	S_OFFER_PRUNE,
+	S_OFFER_GET,
+	S_PURCHASE_COUNT,
+	S_NUMBER_LIVE,
+	S_PURCHASE_LIVE,
+	S_IDEM_GET,
+	S_IDEM_INSERT,
+	S_IDEM_REPLY,
+	S_PURCHASE_INSERT,
+	S_PURCHASE_GET,
+	S_PURCHASE_SAVE,
+	S_PURCHASE_LEASE,
+	S_PURCHASE_STALE,
+	S_NUMBER_INSERT,
+	S_PURCHASE_KEY,
+	S__MAX
+};
+
+static const char *const sql[S__MAX] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_USER_VERSION] = "PRAGMA user_version",
+	[S_ACCOUNT_INSERT] =
+	    "INSERT INTO accounts (name, stripe_customer, created_at) VALUES (?1, ?2, ?3)",
+	[S_ACCOUNT_GET] = "SELECT id, name, stripe_customer FROM accounts WHERE id = ?1",
+	[S_KEY_INSERT] = "INSERT INTO api_keys (account_id, prefix, hash, created_at) "
+	                 "VALUES (?1, ?2, ?3, ?4)",
+	[S_KEY_LOOKUP] = "SELECT account_id, hash FROM api_keys "
+	                 "WHERE prefix = ?1 AND revoked_at IS NULL",
+	[S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
+	                 "WHERE prefix = ?1 AND revoked_at IS NULL",
+	[S_PRICE_GET] = "SELECT price_cents, stripe_price_id FROM prices "
+	                "WHERE country_code = ?1 AND type = ?2",
+	[S_PRICES_CLEAR] = "DELETE FROM prices",
+	[S_RATE_GET] = "SELECT window_start, count FROM search_rate WHERE account_id = ?1",
+	[S_RATE_BUMP] = "INSERT INTO search_rate (account_id, window_start, count) "
+	                "VALUES (?1, ?2, 1) ON CONFLICT (account_id) DO UPDATE SET "
+	                "count = CASE WHEN window_start > ?2 - 60 THEN count + 1 ELSE 1 END, "
+	                "window_start = CASE WHEN window_start > ?2 - 60 THEN window_start "
+	                "ELSE ?2 END",
+	[S_OFFER_PUT] = "INSERT OR REPLACE INTO offers (account_id, phone_number, country_code, "
+	                "type, price_cents, stripe_price_id, sms_capable, expires_at) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* Bounded pruning: each search removes at most 100 expired offers. */
+	[S_OFFER_PRUNE] = "DELETE FROM offers WHERE (account_id, phone_number) IN "
+	                  "(SELECT account_id, phone_number FROM offers WHERE expires_at < ?1 "
+	                  "LIMIT 100)",
+	[S_OFFER_GET] = "SELECT country_code, type, price_cents, stripe_price_id, sms_capable, "
+	                "expires_at FROM offers WHERE account_id = ?1 AND phone_number = ?2 "
+	                "AND expires_at > ?3",
+	[S_PURCHASE_COUNT] = "SELECT count(*) FROM purchases "
+	                     "WHERE account_id = ?1 AND created_at >= ?2",
+	[S_NUMBER_LIVE] = "SELECT 1 FROM numbers WHERE phone_number = ?1 AND status <> 'released'",
+	[S_PURCHASE_LIVE] = "SELECT 1 FROM purchases WHERE phone_number = ?1 "
+	                    "AND state NOT IN ('failed', 'released')",
+	[S_IDEM_GET] = "SELECT request_hash, purchase_id, status, body FROM idempotency "
+	               "WHERE account_id = ?1 AND key = ?2",
+	[S_IDEM_INSERT] = "INSERT INTO idempotency (account_id, key, request_hash, purchase_id, "
+	                  "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_IDEM_REPLY] = "UPDATE idempotency SET status = ?2, body = ?3 WHERE purchase_id = ?1",
+	[S_PURCHASE_INSERT] =
+	    "INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, "
+	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, lease_token, "
+	    "lease_until, created_at, updated_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11)",
+	[S_PURCHASE_GET] =
+	    "SELECT id, account_id, phone_number, country_code, type, price_cents, "
+	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
+	    "coalesce(outcome, ''), coalesce(subscription_id, ''), coalesce(invoice_id, ''), "
+	    "coalesce(number_sid, ''), coalesce(period_end, 0), lease_token, lease_until, "
+	    "created_at FROM purchases WHERE id = ?1",
+	[S_PURCHASE_SAVE] =
+	    "UPDATE purchases SET state = ?3, outcome = nullif(?4, ''), "
+	    "subscription_id = nullif(?5, ''), invoice_id = nullif(?6, ''), "
+	    "number_sid = nullif(?7, ''), period_end = nullif(?8, 0), lease_until = ?9, "
+	    "updated_at = ?10 WHERE id = ?1 AND lease_token = ?2",
+	[S_PURCHASE_LEASE] =
+	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2 "
+	    "WHERE id = ?1 AND state IN ('pending', 'subscribed', 'provisioned', 'paid', "
+	    "'compensating') AND lease_until <= ?2",
+	[S_PURCHASE_STALE] =
+	    "SELECT id FROM purchases WHERE state IN ('pending', 'subscribed', 'provisioned', "
+	    "'paid', 'compensating') AND lease_until <= ?1 ORDER BY lease_until LIMIT ?2",
+	[S_NUMBER_INSERT] =
+	    "INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, "
+	    "sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
+	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
+	    "nullif(?10, 0), ?11, ?11)",
+	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
+};
+
+struct pur_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[S__MAX];
+	long busy_timeout_ms;
+	struct timespec busy_start;
+};
+
+/* Maps an SQLite result code to the library's error. */
+static enum purchase_err
+map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return PURCHASE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return PURCHASE_EBUSY;
+	case SQLITE_NOMEM:
+		return PURCHASE_ENOMEM;
+	default:
+		return PURCHASE_EDB;
+	}
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Sleeps 0.25, 0.5, 1, 2 ms, then 2 ms steps, until busy_timeout_ms. */
+static int
+on_busy(void *arg, int count)
+{
+	struct pur_store *s = arg;
+	struct timespec ts;
+	long us;
+
+	if (count == 0)
+		clock_gettime(CLOCK_MONOTONIC, &s->busy_start);
+	else if (ms_since(&s->busy_start) >= s->busy_timeout_ms)
+		return 0;
+	us = count < 3 ? 250L << count : 2000;
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 1;
+}
+
+static sqlite3_stmt *
+get(struct pur_store *s, enum stmt id)
+{
+	if (s->st[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) !=
+	        SQLITE_OK)
+		return NULL;
+	return s->st[id];
+}
+
+static void
+done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* Runs a statement that returns no rows. */
+static enum purchase_err
+run(struct pur_store *s, enum stmt id)
+{
+	sqlite3_stmt *st = get(s, id);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	rc = sqlite3_step(st);
+	done(st);
+	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+static enum purchase_err
+begin(struct pur_store *s)
+{
+	return run(s, S_BEGIN);
+}
+
+static enum purchase_err
+commit(struct pur_store *s)
+{
+	enum purchase_err err = run(s, S_COMMIT);
+
+	/* A failed COMMIT (busy, I/O) leaves the transaction open: undo it,
+	 * so that nothing is half-written and the connection is usable. */
+	if (err != PURCHASE_OK && !sqlite3_get_autocommit(s->db))
+		(void)run(s, S_ROLLBACK);
+	return err;
+}
+
+static void
+rollback(struct pur_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, S_ROLLBACK);
+}
+
+static void
+copy_col(sqlite3_stmt *st, int col, char *dst, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (len >= n)
+		len = n - 1;
+	if (len > 0)
+		memcpy(dst, t, len);
+	dst[len] = '\0';
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+enum purchase_err
+pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
+    struct purchase_detail *d)
+{
+	static const char *const pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+	    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"};
+	struct pur_store *s;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PURCHASE_ENOMEM;
+	s->busy_timeout_ms = busy_timeout_ms;
+	rc = sqlite3_open_v2(path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		enum purchase_err err = pur_error_set(d, map_rc(rc), "open %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		pur_store_close(s);
+		return err == PURCHASE_OK ? PURCHASE_EDB : err;
+	}
+	/* The busy handler goes in before anything that may wait on a lock. */
+	sqlite3_busy_handler(s->db, on_busy, s);
+	sqlite3_extended_result_codes(s->db, 1);
+	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		if (sqlite3_prepare_v2(s->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
+			rc = sqlite3_errcode(s->db);
+			goto fail;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	*out = s;
+	return PURCHASE_OK;
+fail:
+	{
+		enum purchase_err err =
+		    pur_error_set(d, map_rc(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+		pur_store_close(s);
+		return err;
+	}
+}
+
+void
+pur_store_close(struct pur_store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < S__MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+enum purchase_err
+pur_store_schema_version(struct pur_store *s, int *version)
+{
+	sqlite3_stmt *st = get(s, S_USER_VERSION);
+	int rc;
+
+	*version = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	done(st);
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+/* Runs every statement of a script (no sqlite3_exec: each statement is
+ * prepared, stepped and finalized, so an authorizer sees each). */
+static enum purchase_err
+run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
+{
+	const char *tail = text;
+	sqlite3_stmt *st;
+	int rc;
+
+	while (*tail != '\0') {
+		if (sqlite3_prepare_v2(s->db, tail, -1, &st, &tail) != SQLITE_OK)
+			return pur_error_set(d, map_rc(sqlite3_errcode(s->db)) == PURCHASE_EBUSY ?
+			    PURCHASE_EBUSY : PURCHASE_EDB, "%s", sqlite3_errmsg(s->db));
+		if (st == NULL) /* comment or white space */
+			continue;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return pur_error_set(d, map_rc(rc), "%s", sqlite3_errmsg(s->db));
+	}
+	return PURCHASE_OK;
+}
+
+enum purchase_err
+pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
+{
+	enum purchase_err err;
+	int v;
+
+	if ((err = begin(s)) != PURCHASE_OK)
+		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
+	if ((err = pur_store_schema_version(s, &v)) != PURCHASE_OK)
+		goto out;
+	if (v == PUR_SCHEMA_VERSION)
+		goto out;
+	if (v != 0) {
+		err = pur_error_set(d, PURCHASE_ESCHEMA, "database is at schema version %d; "
+		    "this build knows version %d", v, PUR_SCHEMA_VERSION);
+		goto out;
+	}
+	if ((err = run_script(s, pur_schema_sql, d)) != PURCHASE_OK ||
+	    (err = run_script(s, "PRAGMA user_version = 1", d)) != PURCHASE_OK)
+		goto out;
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+/* Authorizer for price scripts: INSERT into prices (and what an INSERT
+ * needs to read), nothing else. */
+static int
+prices_only(void *arg, int action, const char *a, const char *b, const char *c,
+    const char *e)
+{
+	(void)arg, (void)b, (void)c, (void)e;
+	if (action == SQLITE_INSERT && a != NULL && strcmp(a, "prices") == 0)
+		return SQLITE_OK;
+	if (action == SQLITE_READ && a != NULL && strcmp(a, "prices") == 0)
+		return SQLITE_OK;
+	return SQLITE_DENY;
+}
+
+enum purchase_err
+pur_store_load_prices(struct pur_store *s, const char *text, struct purchase_detail *d)
+{
+	enum purchase_err err;
+
+	if ((err = begin(s)) != PURCHASE_OK)
+		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
+	if ((err = run(s, S_PRICES_CLEAR)) != PURCHASE_OK)
+		goto out;
+	sqlite3_set_authorizer(s->db, prices_only, NULL);
+	err = run_script(s, text, d);
+	sqlite3_set_authorizer(s->db, NULL, NULL);
+	if (err != PURCHASE_OK)
+		goto out;
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+enum purchase_err
+pur_store_account_insert(struct pur_store *s, const char *name, const char *cus, int64_t now,
+    int64_t *id)
+{
+	sqlite3_stmt *st = get(s, S_ACCOUNT_INSERT);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	bind_text(st, 1, name);
+	bind_text(st, 2, cus);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return (rc & 0xff) == SQLITE_CONSTRAINT ? PURCHASE_EINVAL : map_rc(rc);
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out)
+{
+	sqlite3_stmt *st = get(s, S_ACCOUNT_GET);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, out->name, sizeof(out->name));
+		copy_col(st, 2, out->stripe_customer, sizeof(out->stripe_customer));
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_key_insert(struct pur_store *s, int64_t account_id, const char *prefix,
+    const char *hash_hex, int64_t now)
+{
+	sqlite3_stmt *st = get(s, S_KEY_INSERT);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, account_id);
+	bind_text(st, 2, prefix);
+	bind_text(st, 3, hash_hex);
+	sqlite3_bind_int64(st, 4, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_key_lookup(struct pur_store *s, const char *prefix, int64_t *account_id,
+    char hash_hex[65])
+{
+	sqlite3_stmt *st = get(s, S_KEY_LOOKUP);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, prefix);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*account_id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, hash_hex, 65);
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
+{
+	sqlite3_stmt *st = get(s, S_KEY_REVOKE);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	bind_text(st, 1, prefix);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		rollback(s);
+		return PURCHASE_ENOT_FOUND;
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_price_get(struct pur_store *s, const char *country, const char *type,
+    int64_t *cents, char price_id[PUR_ID_MAX])
+{
+	sqlite3_stmt *st = get(s, S_PRICE_GET);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, country);
+	bind_text(st, 2, type);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*cents = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, price_id, PUR_ID_MAX);
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOPRICE;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit, int64_t now)
+{
+	sqlite3_stmt *st;
+	enum purchase_err err = PURCHASE_OK;
+	int rc;
+
+	if (limit <= 0)
+		return PURCHASE_OK;
+	if ((st = get(s, S_RATE_GET)) == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 0) > now - 60 && sqlite3_column_int64(st, 1) >= limit)
+			err = PURCHASE_ERATE;
+	} else if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+	}
+	done(st);
+	return err;
+}
+
+enum purchase_err
+pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
+    size_t n, int64_t now)
+{
+	sqlite3_stmt *put = get(s, S_OFFER_PUT), *bump = get(s, S_RATE_BUMP),
+	             *prune = get(s, S_OFFER_PRUNE);
+	enum purchase_err err;
+	size_t i;
+	int rc;
+
+	if (put == NULL || bump == NULL || prune == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(put, 1, account_id);
+		bind_text(put, 2, rows[i].phone_number);
+		bind_text(put, 3, rows[i].country_code);
+		bind_text(put, 4, rows[i].type);
+		sqlite3_bind_int64(put, 5, rows[i].price_cents);
+		bind_text(put, 6, rows[i].stripe_price_id);
+		sqlite3_bind_int(put, 7, rows[i].sms_capable);
+		sqlite3_bind_int64(put, 8, rows[i].expires_at);
+		rc = sqlite3_step(put);
+		done(put);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_bind_int64(bump, 1, account_id);
+	sqlite3_bind_int64(bump, 2, now);
+	rc = sqlite3_step(bump);
+	done(bump);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_bind_int64(prune, 1, now);
+	rc = sqlite3_step(prune);
+	done(prune);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	return commit(s);
+fail:
+	rollback(s);
+	return map_rc(rc);
+}
+
+enum purchase_err
+pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, int64_t now,
+    struct pur_offer_row *out)
+{
+	sqlite3_stmt *st = get(s, S_OFFER_GET);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	bind_text(st, 2, e164);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->phone_number, sizeof(out->phone_number), "%s", e164);
+		copy_col(st, 0, out->country_code, sizeof(out->country_code));
+		copy_col(st, 1, out->type, sizeof(out->type));
+		out->price_cents = sqlite3_column_int64(st, 2);
+		copy_col(st, 3, out->stripe_price_id, sizeof(out->stripe_price_id));
+		out->sms_capable = sqlite3_column_int(st, 4);
+		out->expires_at = sqlite3_column_int64(st, 5);
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_AVAILABLE;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t since,
+    long *count)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_COUNT);
+	int rc;
+
+	*count = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = (long)sqlite3_column_int64(st, 0);
+	done(st);
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+/* 1 when the statement (bound to e164) returns a row. */
+static enum purchase_err
+exists(struct pur_store *s, enum stmt id, const char *e164, int *found)
+{
+	sqlite3_stmt *st = get(s, id);
+	int rc;
+
+	*found = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, e164);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_number_in_use(struct pur_store *s, const char *e164, int *used)
+{
+	enum purchase_err err;
+
+	if ((err = exists(s, S_NUMBER_LIVE, e164, used)) != PURCHASE_OK || *used)
+		return err;
+	return exists(s, S_PURCHASE_LIVE, e164, used);
+}
+
+void
+pur_idem_free(struct pur_idem *i)
+{
+	if (i == NULL)
+		return;
+	free(i->body);
+	i->body = NULL;
+	i->len = 0;
+}
+
+enum purchase_err
+pur_store_idem_get(struct pur_store *s, int64_t account_id, const char *key,
+    struct pur_idem *out)
+{
+	sqlite3_stmt *st = get(s, S_IDEM_GET);
+	enum purchase_err err = PURCHASE_OK;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	bind_text(st, 2, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(st, 0, out->request_hash, sizeof(out->request_hash));
+		out->purchase_id = sqlite3_column_int64(st, 1);
+		out->status = sqlite3_column_int(st, 2);
+		if (out->status != 0) {
+			const void *b = sqlite3_column_blob(st, 3);
+			out->len = (size_t)sqlite3_column_bytes(st, 3);
+			if ((out->body = malloc(out->len + 1)) == NULL) {
+				err = PURCHASE_ENOMEM;
+			} else {
+				if (out->len > 0)
+					memcpy(out->body, b, out->len);
+				out->body[out->len] = '\0';
+			}
+		}
+	} else if (rc == SQLITE_DONE) {
+		err = PURCHASE_ENOT_FOUND;
+	} else {
+		err = map_rc(rc);
+	}
+	done(st);
+	return err;
+}
+
+enum purchase_err
+pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
+    const char *request_hash, int64_t now, struct pur_idem *idem)
+{
+	sqlite3_stmt *ins = get(s, S_PURCHASE_INSERT), *iins = get(s, S_IDEM_INSERT);
+	enum purchase_err err;
+	int used, rc;
+
+	if (ins == NULL || iins == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	/* Under the write lock: a record of the key wins over everything (a
+	 * concurrent twin of this request), then a live number. */
+	if (key != NULL) {
+		err = pur_store_idem_get(s, p->account_id, key, idem);
+		if (err == PURCHASE_OK) {
+			rollback(s);
+			return PURCHASE_EIDEM_BUSY;
+		}
+		if (err != PURCHASE_ENOT_FOUND)
+			goto out;
+	}
+	if ((err = exists(s, S_NUMBER_LIVE, p->phone_number, &used)) != PURCHASE_OK)
+		goto out;
+	if (used) {
+		err = PURCHASE_EIN_USE;
+		goto out;
+	}
+	sqlite3_bind_int64(ins, 1, p->account_id);
+	bind_text(ins, 2, p->phone_number);
+	bind_text(ins, 3, p->country_code);
+	bind_text(ins, 4, p->type);
+	sqlite3_bind_int64(ins, 5, p->price_cents);
+	bind_text(ins, 6, p->stripe_price_id);
+	sqlite3_bind_int(ins, 7, p->sms_capable);
+	bind_text(ins, 8, p->stripe_customer);
+	bind_text(ins, 9, p->payment_method);
+	sqlite3_bind_int64(ins, 10, p->lease_until);
+	sqlite3_bind_int64(ins, 11, now);
+	rc = sqlite3_step(ins);
+	done(ins);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		/* The partial unique index: a live purchase of this number. */
+		err = PURCHASE_EIN_USE;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	p->id = sqlite3_last_insert_rowid(s->db);
+	p->lease_token = 1;
+	snprintf(p->state, sizeof(p->state), "pending");
+	p->created_at = now;
+	if (key != NULL) {
+		sqlite3_bind_int64(iins, 1, p->account_id);
+		bind_text(iins, 2, key);
+		bind_text(iins, 3, request_hash);
+		sqlite3_bind_int64(iins, 4, p->id);
+		sqlite3_bind_int64(iins, 5, now);
+		rc = sqlite3_step(iins);
+		done(iins);
+		if (rc != SQLITE_DONE) {
+			err = map_rc(rc);
+			goto out;
+		}
+	}
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+static void
+purchase_from_row(sqlite3_stmt *st, struct pur_purchase *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	p->account_id = sqlite3_column_int64(st, 1);
+	copy_col(st, 2, p->phone_number, sizeof(p->phone_number));
+	copy_col(st, 3, p->country_code, sizeof(p->country_code));
+	copy_col(st, 4, p->type, sizeof(p->type));
+	p->price_cents = sqlite3_column_int64(st, 5);
+	copy_col(st, 6, p->stripe_price_id, sizeof(p->stripe_price_id));
+	p->sms_capable = sqlite3_column_int(st, 7);
+	copy_col(st, 8, p->stripe_customer, sizeof(p->stripe_customer));
+	copy_col(st, 9, p->payment_method, sizeof(p->payment_method));
+	copy_col(st, 10, p->state, sizeof(p->state));
+	copy_col(st, 11, p->outcome, sizeof(p->outcome));
+	copy_col(st, 12, p->subscription_id, sizeof(p->subscription_id));
+	copy_col(st, 13, p->invoice_id, sizeof(p->invoice_id));
+	copy_col(st, 14, p->number_sid, sizeof(p->number_sid));
+	p->period_end = sqlite3_column_int64(st, 15);
+	p->lease_token = sqlite3_column_int64(st, 16);
+	p->lease_until = sqlite3_column_int64(st, 17);
+	p->created_at = sqlite3_column_int64(st, 18);
+}
+
+enum purchase_err
+pur_store_purchase_get(struct pur_store *s, int64_t id, struct pur_purchase *out)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_GET);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		purchase_from_row(st, out);
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+/* The fenced UPDATE of a purchase, inside the caller's transaction. */
+static enum purchase_err
+save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lease_until)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_SAVE);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, p->lease_token);
+	bind_text(st, 3, p->state);
+	bind_text(st, 4, p->outcome);
+	bind_text(st, 5, p->subscription_id);
+	bind_text(st, 6, p->invoice_id);
+	bind_text(st, 7, p->number_sid);
+	sqlite3_bind_int64(st, 8, p->period_end);
+	sqlite3_bind_int64(st, 9, lease_until);
+	sqlite3_bind_int64(st, 10, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	return sqlite3_changes(s->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+}
+
+/* Stores a decided reply on the purchase's idempotency record, if it has
+ * one, inside the caller's transaction. */
+static enum purchase_err
+save_reply(struct pur_store *s, int64_t purchase_id, const struct purchase_reply *r)
+{
+	sqlite3_stmt *st = get(s, S_IDEM_REPLY);
+	int rc;
+
+	if (r == NULL || r->body == NULL)
+		return PURCHASE_OK;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, purchase_id);
+	sqlite3_bind_int(st, 2, r->status);
+	sqlite3_bind_text(st, 3, r->body, (int)r->len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	done(st);
+	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p, int64_t now,
+    int64_t lease_until, const struct purchase_reply *reply)
+{
+	enum purchase_err err;
+
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	if ((err = save(s, p, now, lease_until)) != PURCHASE_OK ||
+	    (err = save_reply(s, p->id, reply)) != PURCHASE_OK) {
+		rollback(s);
+		return err;
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t lease_until,
+    struct pur_purchase *p)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_LEASE);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, lease_until);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		/* Finished, absent, or someone else's lease still runs. */
+		err = pur_store_purchase_get(s, id, p);
+		if (err == PURCHASE_OK)
+			err = strcmp(p->state, "complete") == 0 || strcmp(p->state, "failed") == 0 ||
+			        strcmp(p->state, "released") == 0 ? PURCHASE_ENOT_FOUND :
+			                                            PURCHASE_EIDEM_BUSY;
+		goto out;
+	}
+	if ((err = pur_store_purchase_get(s, id, p)) != PURCHASE_OK)
+		goto out;
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+enum purchase_err
+pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
+    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now)
+{
+	sqlite3_stmt *nins = get(s, S_NUMBER_INSERT);
+	enum purchase_err err;
+	int rc;
+
+	if (nins == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	snprintf(p->state, sizeof(p->state), "%s", num != NULL ? "complete" : "failed");
+	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
+		goto out;
+	if (num != NULL) {
+		sqlite3_bind_int64(nins, 1, p->account_id);
+		sqlite3_bind_int64(nins, 2, p->id);
+		bind_text(nins, 3, num->phone_number);
+		bind_text(nins, 4, num->country_code);
+		bind_text(nins, 5, num->type);
+		sqlite3_bind_int(nins, 6, num->sms_capable);
+		sqlite3_bind_int64(nins, 7, num->price_cents);
+		bind_text(nins, 8, p->subscription_id);
+		bind_text(nins, 9, p->number_sid);
+		sqlite3_bind_int64(nins, 10, num->period_end);
+		sqlite3_bind_int64(nins, 11, now);
+		rc = sqlite3_step(nins);
+		done(nins);
+		if (rc != SQLITE_DONE) {
+			err = map_rc(rc);
+			goto out;
+		}
+	}
+	if ((err = save_reply(s, p->id, reply)) != PURCHASE_OK)
+		goto out;
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+enum purchase_err
+pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids, size_t max,
+    size_t *n)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_STALE);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	done(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_purchase_key(struct pur_store *s, int64_t purchase_id, char key[256])
+{
+	sqlite3_stmt *st = get(s, S_PURCHASE_KEY);
+	int rc;
+
+	key[0] = '\0';
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, purchase_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_col(st, 0, key, 256);
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}

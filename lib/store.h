@@ -1,0 +1,169 @@
+/*
+ * store.h -- the one module that holds SQL (SQLite): every statement the
+ * service runs is in store.c, prepared once per process and reused, with
+ * bound values only. Writes are small BEGIN IMMEDIATE transactions; no
+ * transaction is ever held across a provider call (the caller cannot: no
+ * function here leaves one open).
+ */
+#ifndef PUR_STORE_H
+#define PUR_STORE_H
+
+#include <stdint.h>
+
+#include "purchase.h"
+
+#define PUR_SCHEMA_VERSION 1
+#define PUR_ID_MAX 256
+
+struct pur_store;
+
+/* Opens (creating if needed) the database: busy handler first, then WAL,
+ * synchronous=FULL, foreign keys. *out is the caller's. EDB, ENOMEM. */
+enum purchase_err pur_store_open(const char *path, long busy_timeout_ms,
+    struct pur_store **out, struct purchase_detail *detail);
+void pur_store_close(struct pur_store *s);
+
+/* PRAGMA user_version. */
+enum purchase_err pur_store_schema_version(struct pur_store *s, int *version);
+/* Applies the embedded schema to an empty database (version 0); no-op at the
+ * current version; ESCHEMA for a newer or unknown one. */
+enum purchase_err pur_store_migrate(struct pur_store *s, struct purchase_detail *detail);
+/* Runs a price-list script in one transaction: DELETE FROM prices, then the
+ * script, which may only INSERT INTO prices (an authorizer enforces it). */
+enum purchase_err pur_store_load_prices(struct pur_store *s, const char *sql,
+    struct purchase_detail *detail);
+
+/* --- accounts and keys --- */
+struct pur_account {
+	int64_t id;
+	char name[201];
+	char stripe_customer[PUR_ID_MAX];
+};
+
+enum purchase_err pur_store_account_insert(struct pur_store *s, const char *name,
+    const char *stripe_customer, int64_t now, int64_t *id);
+/* ENOT_FOUND when absent. */
+enum purchase_err pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out);
+enum purchase_err pur_store_key_insert(struct pur_store *s, int64_t account_id,
+    const char *prefix, const char *hash_hex, int64_t now);
+/* Live (not revoked) key by prefix: ENOT_FOUND when none. */
+enum purchase_err pur_store_key_lookup(struct pur_store *s, const char *prefix,
+    int64_t *account_id, char hash_hex[65]);
+/* ENOT_FOUND when no live key has that prefix. */
+enum purchase_err pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now);
+
+/* --- prices and offers --- */
+/* ENOPRICE when there is none. */
+enum purchase_err pur_store_price_get(struct pur_store *s, const char *country,
+    const char *type, int64_t *cents, char price_id[PUR_ID_MAX]);
+
+struct pur_offer_row {
+	char phone_number[17];
+	char country_code[3];
+	char type[16];              /* search type: local, toll_free, mobile */
+	int64_t price_cents;
+	char stripe_price_id[PUR_ID_MAX];
+	int sms_capable;
+	int64_t expires_at;
+};
+
+/* ERATE when the account's search window (60 s) already holds limit
+ * searches (limit 0: no limit). Read only. */
+enum purchase_err pur_store_search_rate_check(struct pur_store *s, int64_t account_id,
+    long limit, int64_t now);
+/* Records the offers (replacing older ones of the same numbers), counts the
+ * search in the rate window, and prunes a few expired offers: one
+ * transaction. */
+enum purchase_err pur_store_offers_put(struct pur_store *s, int64_t account_id,
+    const struct pur_offer_row *rows, size_t n, int64_t now);
+/* The unexpired offer of that number to the account: ENOT_AVAILABLE when
+ * none. */
+enum purchase_err pur_store_offer_get(struct pur_store *s, int64_t account_id,
+    const char *e164, int64_t now, struct pur_offer_row *out);
+
+/* --- purchases --- */
+struct pur_purchase {
+	int64_t id;
+	int64_t account_id;
+	char phone_number[17];
+	char country_code[3];
+	char type[16];
+	int64_t price_cents;
+	char stripe_price_id[PUR_ID_MAX];
+	int sms_capable;
+	char stripe_customer[PUR_ID_MAX];
+	char payment_method[PUR_ID_MAX];
+	char state[16];
+	char outcome[24];
+	char subscription_id[PUR_ID_MAX];
+	char invoice_id[PUR_ID_MAX];
+	char number_sid[40];
+	int64_t period_end;
+	int64_t lease_token;
+	int64_t lease_until;
+	int64_t created_at;
+};
+
+/* Purchases created by the account since a time (for its rate limit). */
+enum purchase_err pur_store_purchase_count_since(struct pur_store *s, int64_t account_id,
+    int64_t since, long *count);
+
+/* 1 in *used when the number has a live purchase or an unreleased number. */
+enum purchase_err pur_store_number_in_use(struct pur_store *s, const char *e164, int *used);
+
+struct pur_idem {
+	char request_hash[65];
+	int64_t purchase_id;
+	int status;      /* 0 while in progress */
+	char *body;      /* malloc'd when status != 0 */
+	size_t len;
+};
+void pur_idem_free(struct pur_idem *i);
+
+/* The record of (account, key): ENOT_FOUND when none. */
+enum purchase_err pur_store_idem_get(struct pur_store *s, int64_t account_id, const char *key,
+    struct pur_idem *out);
+
+/* The claim (DESIGN §3 step 2), one BEGIN IMMEDIATE transaction: when key is
+ * set and already recorded, returns EIDEM_BUSY with *idem filled (the caller
+ * decides between replay, 409 and 422); when the number is in use (an
+ * unreleased number, or the partial unique index refusing a second live
+ * purchase), EIN_USE; else inserts the purchase (state pending, lease token
+ * 1 until lease_until) and the idempotency record, and fills p->id and
+ * p->lease_token. */
+enum purchase_err pur_store_claim(struct pur_store *s, struct pur_purchase *p,
+    const char *key, const char *request_hash, int64_t now, struct pur_idem *idem);
+
+enum purchase_err pur_store_purchase_get(struct pur_store *s, int64_t id,
+    struct pur_purchase *out);
+
+/* Writes p's state and provider ids, extends its lease to lease_until,
+ * provided p->lease_token still holds the lease (else ELEASE: someone
+ * newer took over; the caller must stop); in the same transaction, stores
+ * reply (when not NULL) on the purchase's idempotency record. */
+enum purchase_err pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p,
+    int64_t now, int64_t lease_until, const struct purchase_reply *reply);
+
+/* Takes the lease of purchase id if it is unfinished and its lease has
+ * expired (or force is set and it is unfinished): bumps the token, sets
+ * lease_until, and fills *p. EIDEM_BUSY when another holder's lease is
+ * still running; ENOT_FOUND when the purchase is finished or absent. */
+enum purchase_err pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now,
+    int64_t lease_until, struct pur_purchase *p);
+
+/* Ends a purchase, fenced by its token (ELEASE), in one transaction: state
+ * complete and the number row created -- its id is the purchase's -- when
+ * num is given, else state failed; and reply (when not NULL) stored on its
+ * idempotency record. */
+enum purchase_err pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
+    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now);
+
+/* Ids of unfinished purchases whose lease expired before now (at most max). */
+enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids,
+    size_t max, size_t *n);
+
+/* The idempotency key of a purchase, if it has one (key[0] '\0' if not). */
+enum purchase_err pur_store_purchase_key(struct pur_store *s, int64_t purchase_id,
+    char key[256]);
+
+#endif

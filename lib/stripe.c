@@ -1,0 +1,395 @@
+/*
+ * stripe.c -- Stripe API v1: form bodies out, JSON replies in.
+ *
+ * Every POST carries an Idempotency-Key derived from the purchase id and the
+ * step, so a retry after a lost reply gets Stripe's stored answer instead of
+ * a second subscription or a second charge.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "form.h"
+#include "json.h"
+#include "stripe.h"
+
+#define URL_MAX 2048
+#define FORM_MAX 4096
+
+int
+pur_stripe_build_subscription(struct pur_buf *b, const char *customer, const char *price,
+    const char *payment_method, int64_t purchase_id)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%" PRId64, purchase_id);
+	if (pur_form_add(b, "customer", customer) != 0 ||
+	    pur_form_add(b, "items[0][price]", price) != 0 ||
+	    pur_form_add(b, "default_payment_method", payment_method) != 0 ||
+	    pur_form_add(b, "payment_behavior", "default_incomplete") != 0 ||
+	    pur_form_add(b, "metadata[purchase_id]", id) != 0)
+		return -1;
+	return 0;
+}
+
+/* A Stripe id, a string or an expanded object's "id". */
+static int
+copy_id(json_object *o, const char *key, char *dst, size_t n)
+{
+	json_object *v;
+
+	dst[0] = '\0';
+	if (pur_json_copy(o, key, dst, n) == 0)
+		return 0;
+	if ((v = pur_json_obj(o, key)) != NULL)
+		return pur_json_copy(v, "id", dst, n);
+	return json_object_object_get_ex(o, key, &v) && v == NULL ? 0 : -1;
+}
+
+int
+pur_stripe_parse_customer(const char *body, size_t len, char pm[PUR_STRIPE_ID])
+{
+	json_object *o, *is;
+	int rc = -1;
+
+	pm[0] = '\0';
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if (pur_json_str(o, "id") == NULL)
+		goto out;
+	if ((is = pur_json_obj(o, "invoice_settings")) != NULL) {
+		if (copy_id(is, "default_payment_method", pm, PUR_STRIPE_ID) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+static int
+sub_from(json_object *o, struct pur_stripe_sub *out)
+{
+	json_object *md;
+	int64_t end = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (pur_json_copy(o, "id", out->id, sizeof(out->id)) != 0 ||
+	    pur_json_copy(o, "status", out->status, sizeof(out->status)) != 0)
+		return -1;
+	if (copy_id(o, "latest_invoice", out->latest_invoice, sizeof(out->latest_invoice)) != 0)
+		return -1;
+	if ((md = pur_json_obj(o, "metadata")) != NULL)
+		(void)pur_json_copy(md, "purchase_id", out->purchase_id, sizeof(out->purchase_id));
+	if (pur_json_int(o, "current_period_end", &end) == 0)
+		out->current_period_end = end;
+	(void)pur_json_bool(o, "cancel_at_period_end", &out->cancel_at_period_end);
+	return 0;
+}
+
+int
+pur_stripe_parse_subscription(const char *body, size_t len, struct pur_stripe_sub *out)
+{
+	json_object *o;
+	int rc;
+
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	rc = sub_from(o, out);
+	json_object_put(o);
+	return rc;
+}
+
+int
+pur_stripe_parse_sub_search(const char *body, size_t len, struct pur_stripe_sub *out,
+    int *found)
+{
+	json_object *o, *data;
+	size_t i, n;
+	int rc = -1;
+
+	*found = 0;
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if ((data = pur_json_arr(o, "data")) == NULL)
+		goto out;
+	n = json_object_array_length(data);
+	for (i = 0; i < n; i++) {
+		struct pur_stripe_sub s;
+		if (sub_from(json_object_array_get_idx(data, i), &s) != 0)
+			goto out;
+		if (!*found || strcmp(out->status, "canceled") == 0) {
+			*out = s;
+			*found = 1;
+		}
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int
+pur_stripe_parse_invoice(const char *body, size_t len, struct pur_stripe_invoice *out)
+{
+	json_object *o;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if (pur_json_copy(o, "id", out->id, sizeof(out->id)) != 0 ||
+	    pur_json_copy(o, "status", out->status, sizeof(out->status)) != 0)
+		goto out;
+	if (pur_json_bool(o, "paid", &out->paid) != 0)
+		out->paid = strcmp(out->status, "paid") == 0;
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int
+pur_stripe_parse_error(const char *body, size_t len, struct pur_stripe_error *out)
+{
+	json_object *o, *e;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if ((e = pur_json_obj(o, "error")) == NULL)
+		goto out;
+	(void)pur_json_copy(e, "type", out->type, sizeof(out->type));
+	(void)pur_json_copy(e, "code", out->code, sizeof(out->code));
+	(void)pur_json_copy(e, "decline_code", out->decline_code, sizeof(out->decline_code));
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* Builds base + path (+ escaped segment + suffix) into url. */
+static int
+make_url(struct pur_buf *url, const char *base, const char *path, const char *seg,
+    const char *suffix)
+{
+	if (pur_buf_adds(url, base) != 0 || pur_buf_adds(url, path) != 0)
+		return -1;
+	if (seg != NULL && pur_form_escape(url, seg) != 0)
+		return -1;
+	if (suffix != NULL && pur_buf_adds(url, suffix) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Performs one call and classifies it. On PUR_CALL_OK the caller parses
+ * r->body; the classification of a failure follows Stripe's documented
+ * errors: 402 card_error is a decline, 404 or resource_missing means the
+ * object does not exist, 429 and "not sent" are safe to retry, 5xx and
+ * anything unreadable are unknown (the work may have been done).
+ */
+static enum pur_call
+call(const struct pur_stripe *s, const char *method, const char *url, const char *form,
+    const char *idem, struct pur_http_reply *r, struct pur_call_info *info)
+{
+	struct pur_http_req req = {0};
+	struct pur_stripe_error e;
+
+	req.method = method;
+	req.url = url;
+	req.bearer = s->cfg->stripe_secret_key ? s->cfg->stripe_secret_key : "";
+	req.idem_key = idem;
+	req.form = form;
+	req.version = PUR_STRIPE_VERSION;
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (pur_http_do(s->http, &req, r) != PURCHASE_OK)
+		return PUR_CALL_RETRY;
+	if (info != NULL) {
+		info->status = r->status;
+		info->elapsed_ms = r->elapsed_ms;
+	}
+	if (r->outcome == PUR_HTTP_NOT_SENT)
+		return PUR_CALL_RETRY;
+	if (r->outcome != PUR_HTTP_REPLY)
+		return PUR_CALL_UNKNOWN;
+	if (r->status >= 200 && r->status < 300)
+		return PUR_CALL_OK;
+	if (r->status == 429)
+		return PUR_CALL_RETRY;
+	if (r->status >= 500 || r->status < 200)
+		return PUR_CALL_UNKNOWN;
+	if (pur_stripe_parse_error(r->body.data, r->body.len, &e) != 0)
+		return PUR_CALL_UNKNOWN;
+	if (info != NULL)
+		snprintf(info->code, sizeof(info->code), "%s", e.code[0] ? e.code : e.type);
+	if (r->status == 402 || strcmp(e.type, "card_error") == 0)
+		return PUR_CALL_DECLINED;
+	if (r->status == 404 || strcmp(e.code, "resource_missing") == 0)
+		return PUR_CALL_GONE;
+	/* 409 is Stripe's "same key still in flight": retry later. */
+	if (r->status == 409)
+		return PUR_CALL_RETRY;
+	return PUR_CALL_REJECTED;
+}
+
+/* The OK reply is parsed by parse(); a 2xx that does not parse is UNKNOWN
+ * (the work may have been done; the reply was lost). */
+#define PARSED(rc, expr) ((rc) == PUR_CALL_OK && (expr) != 0 ? PUR_CALL_UNKNOWN : (rc))
+
+enum pur_call
+pur_stripe_customer_get(const struct pur_stripe *s, const char *customer,
+    char pm[PUR_STRIPE_ID], struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	pm[0] = '\0';
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/customers/", customer, NULL) == 0) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_customer(r.body.data, r.body.len, pm));
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_create(const struct pur_stripe *s, int64_t purchase_id,
+    const char *customer, const char *price, const char *payment_method,
+    struct pur_stripe_sub *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url, form;
+	enum pur_call rc = PUR_CALL_RETRY;
+	char idem[64];
+
+	snprintf(idem, sizeof(idem), "purchase-%" PRId64 "-subscribe", purchase_id);
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	pur_buf_init(&form, FORM_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions", NULL, NULL) == 0 &&
+	    pur_stripe_build_subscription(&form, customer, price, payment_method, purchase_id) == 0) {
+		rc = call(s, "POST", url.data, form.data, idem, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, out));
+		if (rc == PUR_CALL_OK && out->latest_invoice[0] == '\0')
+			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&form);
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_find(const struct pur_stripe *s, int64_t purchase_id,
+    struct pur_stripe_sub *out, int *found, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+	char query[80];
+
+	*found = 0;
+	snprintf(query, sizeof(query), "metadata['purchase_id']:'%" PRId64 "'", purchase_id);
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/search?query=", query,
+	        NULL) == 0) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_sub_search(r.body.data, r.body.len, out, found));
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_cancel(const struct pur_stripe *s, const char *sub,
+    struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	struct pur_stripe_sub out;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/", sub, NULL) == 0) {
+		rc = call(s, "DELETE", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, &out));
+		if (rc == PUR_CALL_OK && strcmp(out.status, "canceled") != 0)
+			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_release(const struct pur_stripe *s, const char *sub,
+    struct pur_stripe_sub *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/", sub, NULL) == 0) {
+		rc = call(s, "POST", url.data, "cancel_at_period_end=true", NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, out));
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_invoice_pay(const struct pur_stripe *s, int64_t purchase_id, const char *invoice,
+    struct pur_stripe_invoice *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+	char idem[64];
+
+	snprintf(idem, sizeof(idem), "purchase-%" PRId64 "-pay", purchase_id);
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/invoices/", invoice, "/pay") == 0) {
+		rc = call(s, "POST", url.data, "", idem, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_invoice(r.body.data, r.body.len, out));
+		if (rc == PUR_CALL_OK && !out->paid)
+			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_invoice_get(const struct pur_stripe *s, const char *invoice,
+    struct pur_stripe_invoice *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/invoices/", invoice, NULL) == 0) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_invoice(r.body.data, r.body.len, out));
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}

@@ -1,0 +1,297 @@
+/*
+ * db.c -- the sandbox's SQLite state: opening the file named by
+ * SANDBOX_DB, creating the schema when missing, the table of every SQL
+ * statement the sandbox runs (prepared once per process, reused), and
+ * transaction helpers.
+ *
+ * Several sandbox processes share the file, so it runs in WAL mode with a
+ * 5 s busy timeout and every request takes the write lock up front with
+ * BEGIN IMMEDIATE (a deferred transaction that later upgrades can fail
+ * with SQLITE_BUSY without waiting).  synchronous=NORMAL: in WAL mode a
+ * commit is then not fsynced, which is right for a test double that must
+ * not be a benchmark's bottleneck.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sandbox.h"
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS counters(op TEXT NOT NULL, kind TEXT NOT NULL,"
+	" n INTEGER NOT NULL, PRIMARY KEY(op, kind)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS faults(id INTEGER PRIMARY KEY, op TEXT NOT NULL,"
+	" kind TEXT NOT NULL, remaining INTEGER NOT NULL, delay_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS faults_op ON faults(op, id);"
+	"CREATE TABLE IF NOT EXISTS idem(key TEXT PRIMARY KEY, method TEXT NOT NULL,"
+	" path TEXT NOT NULL, params BLOB NOT NULL, status INTEGER NOT NULL,"
+	" reply BLOB NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS customers(id TEXT PRIMARY KEY, name TEXT,"
+	" email TEXT, default_pm TEXT, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS payment_methods(id TEXT PRIMARY KEY, customer TEXT,"
+	" declines INTEGER NOT NULL, last4 TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS prices(id TEXT PRIMARY KEY,"
+	" unit_amount INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS subscriptions(id TEXT PRIMARY KEY,"
+	" customer TEXT NOT NULL, status TEXT NOT NULL, price TEXT NOT NULL,"
+	" amount INTEGER NOT NULL, item_id TEXT NOT NULL, default_pm TEXT,"
+	" latest_invoice TEXT, cancel_at_period_end INTEGER NOT NULL DEFAULT 0,"
+	" canceled_at INTEGER, created INTEGER NOT NULL,"
+	" period_start INTEGER NOT NULL, period_end INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sub_metadata(sub TEXT NOT NULL, key TEXT NOT NULL,"
+	" value TEXT NOT NULL, PRIMARY KEY(sub, key)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS sub_metadata_kv ON sub_metadata(key, value);"
+	"CREATE TABLE IF NOT EXISTS invoices(id TEXT PRIMARY KEY, subscription TEXT,"
+	" customer TEXT NOT NULL, status TEXT NOT NULL, amount_due INTEGER NOT NULL,"
+	" amount_paid INTEGER NOT NULL DEFAULT 0,"
+	" attempt_count INTEGER NOT NULL DEFAULT 0, charge TEXT,"
+	" created INTEGER NOT NULL, period_start INTEGER NOT NULL,"
+	" period_end INTEGER NOT NULL, paid_at INTEGER, voided_at INTEGER);"
+	"CREATE INDEX IF NOT EXISTS invoices_sub ON invoices(subscription);"
+	"CREATE TABLE IF NOT EXISTS numbers(sid TEXT PRIMARY KEY,"
+	" phone_number TEXT NOT NULL, block INTEGER NOT NULL, idx INTEGER NOT NULL,"
+	" status TEXT NOT NULL, bought_at INTEGER NOT NULL, released_at INTEGER);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS numbers_owned ON numbers(phone_number)"
+	" WHERE status = 'owned';"
+	"CREATE TABLE IF NOT EXISTS taken(phone_number TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS inv_lwm(block INTEGER PRIMARY KEY,"
+	" lwm INTEGER NOT NULL);";
+
+static const char wipe_sql[] =
+	"DELETE FROM counters; DELETE FROM faults; DELETE FROM idem;"
+	"DELETE FROM customers; DELETE FROM payment_methods; DELETE FROM prices;"
+	"DELETE FROM subscriptions; DELETE FROM sub_metadata; DELETE FROM invoices;"
+	"DELETE FROM numbers; DELETE FROM taken; DELETE FROM inv_lwm;";
+
+#define NUM_COLS "sid, phone_number, block, idx, bought_at"
+
+static const char *const stmt_sql[SB_ST__MAX] = {
+	[SB_ST_CALL_INC] = "INSERT INTO counters(op, kind, n) VALUES(?1, 'calls', 1)"
+			   " ON CONFLICT(op, kind) DO UPDATE SET n = n + 1",
+	[SB_ST_EFFECT_INC] = "INSERT INTO counters(op, kind, n) VALUES(?1, 'effects', 1)"
+			     " ON CONFLICT(op, kind) DO UPDATE SET n = n + 1",
+	[SB_ST_FAULT_FIRST] = "SELECT id, kind, remaining, delay_ms FROM faults"
+			      " WHERE op = ?1 ORDER BY id LIMIT 1",
+	[SB_ST_FAULT_DEC] = "UPDATE faults SET remaining = remaining - 1 WHERE id = ?1",
+	[SB_ST_FAULT_DEL] = "DELETE FROM faults WHERE id = ?1",
+	[SB_ST_FAULT_INS] = "INSERT INTO faults(op, kind, remaining, delay_ms)"
+			    " VALUES(?1, ?2, ?3, ?4)",
+	[SB_ST_FAULT_CLEAR] = "DELETE FROM faults",
+	[SB_ST_IDEM_GET] = "SELECT method, path, params, status, reply FROM idem"
+			   " WHERE key = ?1",
+	[SB_ST_IDEM_PUT] = "INSERT INTO idem(key, method, path, params, status, reply,"
+			   " created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SB_ST_CUS_INS] = "INSERT INTO customers(id, name, email, default_pm, created)"
+			  " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[SB_ST_CUS_GET] = "SELECT id, name, email, default_pm, created FROM customers"
+			  " WHERE id = ?1",
+	[SB_ST_CUS_SET_PM] = "UPDATE customers SET default_pm = ?2 WHERE id = ?1",
+	[SB_ST_PM_INS] = "INSERT INTO payment_methods(id, customer, declines, last4,"
+			 " created) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[SB_ST_PM_GET] = "SELECT id, customer, declines, last4, created"
+			 " FROM payment_methods WHERE id = ?1",
+	[SB_ST_PM_SET_CUS] = "UPDATE payment_methods SET customer = ?2 WHERE id = ?1",
+	[SB_ST_PRICE_GET] = "SELECT unit_amount FROM prices WHERE id = ?1",
+	[SB_ST_PRICE_PUT] = "INSERT INTO prices(id, unit_amount) VALUES(?1, ?2)"
+			    " ON CONFLICT(id) DO UPDATE SET unit_amount = excluded.unit_amount",
+	[SB_ST_SUB_INS] = "INSERT INTO subscriptions(id, customer, status, price, amount,"
+			  " item_id, default_pm, latest_invoice, created, period_start,"
+			  " period_end) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[SB_ST_SUB_GET] = "SELECT id, customer, status, price, amount, item_id,"
+			  " default_pm, latest_invoice, cancel_at_period_end, canceled_at,"
+			  " created, period_start, period_end FROM subscriptions WHERE id = ?1",
+	[SB_ST_SUB_SET_INVOICE] = "UPDATE subscriptions SET latest_invoice = ?2 WHERE id = ?1",
+	[SB_ST_SUB_SET_STATUS] = "UPDATE subscriptions SET status = ?2 WHERE id = ?1",
+	[SB_ST_SUB_CANCEL] = "UPDATE subscriptions SET status = 'canceled',"
+			     " canceled_at = ?2 WHERE id = ?1",
+	[SB_ST_SUB_SET_CAPE] = "UPDATE subscriptions SET cancel_at_period_end = ?2"
+			       " WHERE id = ?1",
+	[SB_ST_SUB_SET_PM] = "UPDATE subscriptions SET default_pm = ?2 WHERE id = ?1",
+	[SB_ST_META_PUT] = "INSERT INTO sub_metadata(sub, key, value) VALUES(?1, ?2, ?3)"
+			   " ON CONFLICT(sub, key) DO UPDATE SET value = excluded.value",
+	[SB_ST_META_DEL] = "DELETE FROM sub_metadata WHERE sub = ?1 AND key = ?2",
+	[SB_ST_META_LIST] = "SELECT key, value FROM sub_metadata WHERE sub = ?1"
+			    " ORDER BY key",
+	[SB_ST_META_SEARCH] = "SELECT s.id FROM sub_metadata m JOIN subscriptions s"
+			      " ON s.id = m.sub WHERE m.key = ?1 AND m.value = ?2"
+			      " ORDER BY s.created DESC, s.rowid DESC LIMIT ?3",
+	[SB_ST_INV_INS] = "INSERT INTO invoices(id, subscription, customer, status,"
+			  " amount_due, created, period_start, period_end)"
+			  " VALUES(?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7)",
+	[SB_ST_INV_GET] = "SELECT id, subscription, customer, status, amount_due,"
+			  " amount_paid, attempt_count, charge, created, period_start,"
+			  " period_end, paid_at, voided_at FROM invoices WHERE id = ?1",
+	[SB_ST_INV_PAID] = "UPDATE invoices SET status = 'paid', amount_paid = amount_due,"
+			   " attempt_count = attempt_count + 1, charge = ?2, paid_at = ?3"
+			   " WHERE id = ?1",
+	[SB_ST_INV_ATTEMPT] = "UPDATE invoices SET attempt_count = attempt_count + 1,"
+			      " charge = ?2 WHERE id = ?1",
+	[SB_ST_INV_VOID_OPEN] = "UPDATE invoices SET status = 'void', voided_at = ?2"
+				" WHERE subscription = ?1 AND status = 'open'",
+	[SB_ST_NUM_UNAVAILABLE] = "SELECT 1 FROM numbers WHERE phone_number = ?1"
+				  " AND status = 'owned' UNION ALL"
+				  " SELECT 1 FROM taken WHERE phone_number = ?1 LIMIT 1",
+	[SB_ST_NUM_INS] = "INSERT INTO numbers(sid, phone_number, block, idx, status,"
+			  " bought_at) VALUES(?1, ?2, ?3, ?4, 'owned', ?5)",
+	[SB_ST_NUM_GET_OWNED] = "SELECT " NUM_COLS " FROM numbers WHERE sid = ?1"
+				" AND status = 'owned'",
+	[SB_ST_NUM_RELEASE] = "UPDATE numbers SET status = 'released', released_at = ?2"
+			      " WHERE sid = ?1 AND status = 'owned'",
+	[SB_ST_NUM_LIST_OWNED] = "SELECT " NUM_COLS " FROM numbers WHERE status = 'owned'"
+				 " AND phone_number = ?1",
+	[SB_ST_NUM_LIST_OWNED_ALL] = "SELECT " NUM_COLS " FROM numbers"
+				     " WHERE status = 'owned' ORDER BY rowid LIMIT ?1",
+	[SB_ST_TAKEN_INS] = "INSERT OR IGNORE INTO taken(phone_number) VALUES(?1)",
+	[SB_ST_LWM_GET] = "SELECT lwm FROM inv_lwm WHERE block = ?1",
+	[SB_ST_LWM_PUT] = "INSERT INTO inv_lwm(block, lwm) VALUES(?1, ?2)"
+			  " ON CONFLICT(block) DO UPDATE SET lwm = excluded.lwm",
+	[SB_ST_LWM_LOWER] = "UPDATE inv_lwm SET lwm = ?2 WHERE block = ?1 AND lwm > ?2",
+	[SB_ST_LEDGER_CUS] = "SELECT id, default_pm FROM customers ORDER BY rowid",
+	[SB_ST_LEDGER_SUB] = "SELECT id, customer, status, price, latest_invoice,"
+			     " cancel_at_period_end FROM subscriptions ORDER BY rowid",
+	[SB_ST_LEDGER_INV] = "SELECT id, subscription, status, amount_due, amount_paid,"
+			     " attempt_count FROM invoices ORDER BY rowid",
+	[SB_ST_LEDGER_NUM] = "SELECT sid, phone_number, status, bought_at, released_at"
+			     " FROM numbers ORDER BY rowid",
+	[SB_ST_LEDGER_TAKEN] = "SELECT phone_number FROM taken ORDER BY phone_number",
+	[SB_ST_LEDGER_COUNTERS] = "SELECT op, kind, n FROM counters ORDER BY op, kind",
+};
+
+static sqlite3 *db;
+static sqlite3_stmt *stmts[SB_ST__MAX];
+
+static int exec(const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "sandbox: sqlite: %s\n", err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int sb_db_open(const char *path)
+{
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, "sandbox: cannot open %s: %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (exec("PRAGMA journal_mode=WAL") || exec("PRAGMA synchronous=NORMAL"))
+		goto fail;
+	/* Several processes start together: serialise schema creation. */
+	if (exec("BEGIN IMMEDIATE"))
+		goto fail;
+	if (exec(schema_sql)) {
+		exec("ROLLBACK");
+		goto fail;
+	}
+	if (exec("COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sb_db_close();
+	return -1;
+}
+
+void sb_db_close(void)
+{
+	size_t i;
+
+	for (i = 0; i < SB_ST__MAX; i++) {
+		sqlite3_finalize(stmts[i]);
+		stmts[i] = NULL;
+	}
+	sqlite3_close(db);
+	db = NULL;
+}
+
+struct sqlite3_stmt *sb_db_stmt(enum sb_stmt id)
+{
+	if ((unsigned)id >= SB_ST__MAX || db == NULL)
+		return NULL;
+	if (stmts[id] == NULL) {
+		if (sqlite3_prepare_v3(db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &stmts[id], NULL) != SQLITE_OK) {
+			fprintf(stderr, "sandbox: prepare %d: %s\n", (int)id, sqlite3_errmsg(db));
+			return NULL;
+		}
+		return stmts[id];
+	}
+	sqlite3_reset(stmts[id]);
+	sqlite3_clear_bindings(stmts[id]);
+	return stmts[id];
+}
+
+int sb_db_done(struct sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		fprintf(stderr, "sandbox: step: %s\n", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int sb_db_changes(void)
+{
+	return sqlite3_changes(db);
+}
+
+static void reset_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < SB_ST__MAX; i++)
+		if (stmts[i] != NULL)
+			sqlite3_reset(stmts[i]);
+}
+
+int sb_db_begin(void)
+{
+	return exec("BEGIN IMMEDIATE");
+}
+
+int sb_db_commit(void)
+{
+	reset_all();
+	if (exec("COMMIT")) {
+		sb_db_rollback();
+		return -1;
+	}
+	return 0;
+}
+
+void sb_db_rollback(void)
+{
+	reset_all();
+	if (sqlite3_get_autocommit(db) == 0)
+		exec("ROLLBACK");
+}
+
+int sb_db_savepoint(void)
+{
+	return exec("SAVEPOINT work");
+}
+
+int sb_db_undo(void)
+{
+	reset_all();
+	return exec("ROLLBACK TO work");
+}
+
+int sb_db_wipe(void)
+{
+	reset_all();
+	return exec(wipe_sql);
+}

@@ -1,0 +1,136 @@
+/*
+ * purchasectl -- the operator's tool (DESIGN §5): database, prices,
+ * accounts, keys, recovery. Machine-readable results (an id, a key) go
+ * alone on stdout; everything else to stderr.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "purchase.h"
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/purchase"
+#endif
+
+static void
+usage(void)
+{
+	fputs("usage: purchasectl [--config FILE] COMMAND\n"
+	      "  init                                   create or migrate the database\n"
+	      "  prices load [FILE]                     load the price list (default "
+	      PKGDATADIR "/prices.sql)\n"
+	      "  account create --name N --stripe-customer cus_...\n"
+	      "                                         print the new account id\n"
+	      "  key create --account ID                print a new API key (shown once)\n"
+	      "  key revoke KEY|PREFIX                  revoke a key\n"
+	      "  recover                                finish interrupted purchases\n"
+	      "The configuration is --config, else $PURCHASE_CONFIG, else "
+	      SYSCONFDIR "/purchase.conf.\n",
+	    stderr);
+}
+
+static int
+parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Value of "--name VALUE" among argv[from..argc). */
+static const char *
+option(int argc, char **argv, int from, const char *name)
+{
+	int i;
+
+	for (i = from; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static int
+report(enum purchase_err err, const struct purchase_detail *d, const char *what)
+{
+	if (err == PURCHASE_OK)
+		return 0;
+	fprintf(stderr, "purchasectl: %s: %s%s%s\n", what, purchase_strerror(err),
+	    d->text[0] ? ": " : "", d->text);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct purchase_detail d = {""};
+	struct purchase_ctx *ctx = NULL;
+	const char *config = NULL;
+	enum purchase_err err;
+	int i = 1, rc = 2;
+
+	if (argc > 2 && strcmp(argv[1], "--config") == 0) {
+		config = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		usage();
+		return 2;
+	}
+	if ((err = purchase_ctx_open(config, &ctx, &d)) != PURCHASE_OK)
+		return report(err, &d, "configuration");
+
+	if (strcmp(argv[i], "init") == 0) {
+		rc = report(purchase_db_init(ctx, &d), &d, "init");
+	} else if (strcmp(argv[i], "prices") == 0 && i + 1 < argc &&
+	           strcmp(argv[i + 1], "load") == 0) {
+		const char *file = i + 2 < argc ? argv[i + 2] : PKGDATADIR "/prices.sql";
+		rc = report(purchase_prices_load(ctx, file, &d), &d, "prices load");
+	} else if (strcmp(argv[i], "account") == 0 && i + 1 < argc &&
+	           strcmp(argv[i + 1], "create") == 0) {
+		const char *name = option(argc, argv, i + 2, "--name");
+		const char *cus = option(argc, argv, i + 2, "--stripe-customer");
+		int64_t id;
+		if (name == NULL || cus == NULL) {
+			usage();
+		} else if ((rc = report(purchase_account_create(ctx, name, cus, &id, &d), &d,
+		                "account create")) == 0) {
+			printf("%lld\n", (long long)id);
+		}
+	} else if (strcmp(argv[i], "key") == 0 && i + 1 < argc &&
+	           strcmp(argv[i + 1], "create") == 0) {
+		int64_t id;
+		char *key = NULL;
+		if (parse_id(option(argc, argv, i + 2, "--account"), &id) != 0) {
+			usage();
+		} else if ((rc = report(purchase_key_create(ctx, id, &key, &d), &d, "key create")) ==
+		           0) {
+			printf("%s\n", key);
+		}
+		free(key);
+	} else if (strcmp(argv[i], "key") == 0 && i + 2 < argc &&
+	           strcmp(argv[i + 1], "revoke") == 0) {
+		rc = report(purchase_key_revoke(ctx, argv[i + 2], &d), &d, "key revoke");
+	} else if (strcmp(argv[i], "recover") == 0) {
+		int done = 0, left = 0;
+		rc = report(purchase_recover(ctx, &done, &left, &d), &d, "recover");
+		fprintf(stderr, "purchasectl: recover: %d finished, %d left for later\n", done, left);
+		if (rc == 0 && left > 0)
+			rc = 3;
+	} else {
+		usage();
+	}
+	purchase_ctx_free(ctx);
+	return rc;
+}
