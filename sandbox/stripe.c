@@ -406,8 +406,12 @@ int sb_stripe_customer_create(struct sb_ctx *c)
 		return -1;
 	if (pm != NULL && pm[0] != '\0') {
 		rc = attach(c, pm, id, 400, "payment_method", pm_id, sizeof(pm_id));
-		if (rc != 0)
-			return rc < 0 ? -1 : 0; /* route.c undoes the insert */
+		if (rc < 0)
+			return -1;
+		/* No customer without its card.  route.c undoes 4xx replies;
+		 * a 402 is kept as an effect, so undo here. */
+		if (rc > 0)
+			return sb_db_undo() != 0 ? -1 : 0;
 	}
 	if (def != NULL && def[0] != '\0') {
 		/* The attached token's new id stands for the token itself. */
