@@ -141,6 +141,7 @@ offer_ttl_seconds = ${H_OFFER_TTL:-3600}
 provider_timeout_ms = ${H_PROVIDER_TIMEOUT_MS:-2000}
 provider_connect_timeout_ms = 1000
 purchase_rate_per_minute = ${H_PURCHASE_RATE:-0}
+busy_timeout_ms = ${H_BUSY_TIMEOUT_MS:-2000}
 search_rate_per_minute = ${H_SEARCH_RATE:-0}
 EOF
 	"$PURCHASECTL" init || return 1

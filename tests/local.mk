@@ -1,2 +1,52 @@
 # tests/ -- make check through automake's TAP driver.
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+
+# Unit tests: one program per library module, linked against the
+# convenience library so they reach the internal pur_* functions.
+UNIT_TESTS = \
+	tests/test-e164 \
+	tests/test-json \
+	tests/test-form \
+	tests/test-config \
+	tests/test-sha256 \
+	tests/test-auth \
+	tests/test-stripe \
+	tests/test-twilio \
+	tests/test-status
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS) tests/test-exports.sh
+EXTRA_DIST += tests/test-exports.sh \
+	tests/data/e164-valid.txt tests/data/e164-invalid.txt
+
+# Data-driven tests find their tables under $srcdir; the export check finds
+# the built library under $abs_top_builddir.
+AM_TESTS_ENVIRONMENT = srcdir='$(srcdir)'; export srcdir; \
+	abs_top_builddir='$(abs_top_builddir)'; export abs_top_builddir;
+
+tests_test_e164_SOURCES = tests/test-e164.c tests/tap.h
+tests_test_e164_LDADD = lib/libpurchase-internal.la
+tests_test_e164_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_json_SOURCES = tests/test-json.c tests/tap.h
+tests_test_json_LDADD = lib/libpurchase-internal.la
+tests_test_json_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_form_SOURCES = tests/test-form.c tests/tap.h
+tests_test_form_LDADD = lib/libpurchase-internal.la
+tests_test_form_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_config_SOURCES = tests/test-config.c tests/tap.h
+tests_test_config_LDADD = lib/libpurchase-internal.la
+tests_test_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_sha256_SOURCES = tests/test-sha256.c tests/tap.h
+tests_test_sha256_LDADD = lib/libpurchase-internal.la
+tests_test_sha256_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_auth_SOURCES = tests/test-auth.c tests/tap.h
+tests_test_auth_LDADD = lib/libpurchase-internal.la
+tests_test_auth_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_stripe_SOURCES = tests/test-stripe.c tests/tap.h
+tests_test_stripe_LDADD = lib/libpurchase-internal.la
+tests_test_stripe_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_twilio_SOURCES = tests/test-twilio.c tests/tap.h
+tests_test_twilio_LDADD = lib/libpurchase-internal.la
+tests_test_twilio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_status_SOURCES = tests/test-status.c tests/tap.h
+tests_test_status_LDADD = lib/libpurchase-internal.la
+tests_test_status_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

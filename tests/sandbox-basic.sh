@@ -321,6 +321,13 @@ s2=$status
 ctl DELETE /faults
 stripe GET "/v1/invoices/$inv"
 check "count -1 until DELETE /_sandbox/faults" eval '[ $s1 = 500 ] && [ $s2 = 500 ] && st 200'
+fault '{"op":"customer_get","fault":"500","count":3}'
+for i in $(seq 1 12); do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $KEY" "$base/v1/customers/$cus" &
+done >"$tmp/codes"
+wait
+check "concurrent requests consume a count-3 fault exactly 3 times" \
+	eval 'is "$(grep -c 500 "$tmp/codes")" 3 && is "$(grep -c 200 "$tmp/codes")" 9'
 ctl POST /faults --data '{"op":"nope","fault":"500"}'
 check "bad fault op -> 400" st 400
 
