@@ -1,0 +1,31 @@
+#!/bin/sh
+# deps.sh -- installs what building, running and testing need, from Debian
+# 12's packages (as root, or through sudo). Idempotent; quiet when all is
+# there already.
+#
+#   build:   gcc make autoconf automake libtool pkg-config
+#            libfcgi-dev libjson-c-dev libcurl4-openssl-dev libsqlite3-dev
+#   run:     lighttpd (the quick start serves through it)
+#   test:    curl jq sqlite3 (the integration tests drive the real server
+#            with curl, read JSON with jq and look into the database with
+#            the sqlite3 shell); apache2 + libapache2-mod-fcgid for the
+#            Apache integration tests; valgrind for the memory checks.
+set -e
+PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
+libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid valgrind"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Debian starts apache2 and lighttpd on port 80 when it installs them; the
+# service never uses those instances (tests start their own on free ports).
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,46 @@
+#!/bin/bash
+# test.sh -- sets everything up on Debian 12 and runs the whole suite:
+# the build with warnings as errors, then `make check` (unit tests and the
+# integration tests against real lighttpd, curl and SQLite), then the same
+# suite built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (SANITIZE=0 skips that pass). Ends with one line "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh" --test || exit 1
+
+passed=0
+failed=0
+status=0
+run_suite() {	# run_suite DIR CONFIGURE-ARGS...
+	local dir=$1
+	shift
+	echo "test.sh: building $dir ($*)" >&2
+	if ! "$top/scripts/build.sh" "$dir" --enable-werror --enable-fault-injection "$@"; then
+		echo "test.sh: build failed in $dir" >&2
+		failed=$((failed + 1))
+		status=1
+		return
+	fi
+	make -C "$top/$dir" -s -j2 check >/dev/null 2>&1
+	[ $? -eq 0 ] || status=1
+	# Count TAP test points from automake's .trs files.
+	local p f
+	p=$(cat "$top/$dir"/tests/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
+	f=$(cat "$top/$dir"/tests/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "test.sh: $dir: $p passed, $f failed" >&2
+	grep -h '^\(not ok\|Bail out\)' "$top/$dir"/tests/*.log 2>/dev/null | sed 's/^/test.sh:   /' >&2
+	if [ -f "$top/$dir/test-suite.log" ] && [ "$f" -gt 0 -o $status -ne 0 ]; then
+		sed -n '1,200p' "$top/$dir/test-suite.log" >&2
+	fi
+}
+
+run_suite _build/test
+if [ "${SANITIZE:-1}" != 0 ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_suite _build/asan --enable-sanitizers
+fi
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit $status
