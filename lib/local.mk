@@ -20,6 +20,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/status.c \
 	lib/search.c \
 	lib/purchase.c \
+	lib/reconcile.c \
 	lib/admin.c
 lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) -fvisibility=default
 lib_libpurchase_internal_la_LIBADD = $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS)

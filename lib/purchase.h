@@ -196,6 +196,18 @@ enum purchase_err purchase_buy(struct purchase_ctx *ctx, int64_t account_id, con
 enum purchase_err purchase_recover(struct purchase_ctx *ctx, int *done, int *left,
     struct purchase_detail *detail);
 
+/* Receives one difference found by purchase_reconcile: kind is one of
+ * paid_without_number, charged_without_number, number_without_payment,
+ * duplicate, orphan_subscription, orphan_number, unfinished; detail says
+ * which objects (no secrets). */
+typedef void (*purchase_diff_fn)(void *arg, const char *kind, const char *detail);
+
+/* Compares our rows with Stripe's subscriptions and Twilio's numbers (their
+ * list APIs) and reports every difference; *ndiff counts them. Changes
+ * nothing. Errors: EPROVIDER (a list could not be read), EDB, ENOMEM. */
+enum purchase_err purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg,
+    int *ndiff, struct purchase_detail *detail);
+
 /* --- Operator functions (purchasectl) --------------------------------- */
 
 /* Creates or migrates the schema to the current version. */

@@ -53,6 +53,8 @@ enum stmt {
 	S_PURCHASE_STALE,
 	S_NUMBER_INSERT,
 	S_PURCHASE_KEY,
+	S_NUMBERS_LIVE_ALL,
+	S_PURCHASES_UNFINISHED,
 	S__MAX
 };
 
@@ -128,6 +130,11 @@ static const char *const sql[S__MAX] = {
 	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
 	    "nullif(?10, 0), ?11, ?11)",
 	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
+	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
+	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
+	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
+	                           "WHERE state IN ('pending', 'subscribed', 'provisioned', "
+	                           "'paid', 'compensating') ORDER BY id",
 };
 
 struct pur_store {
@@ -1044,6 +1051,44 @@ pur_store_purchase_key(struct pur_store *s, int64_t purchase_id, char key[256])
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		copy_col(st, 0, key, 256);
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_numbers_each(struct pur_store *s,
+    int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
+        const char *sid),
+    void *arg)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_LIVE_ALL);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		        (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+		        (const char *)sqlite3_column_text(st, 4)) != 0)
+			break;
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_unfinished_each(struct pur_store *s,
+    int (*fn)(void *arg, int64_t id, const char *e164, const char *state, int64_t lease_until),
+    void *arg)
+{
+	sqlite3_stmt *st = get(s, S_PURCHASES_UNFINISHED);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		        (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3)) != 0)
+			break;
 	done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }

@@ -166,4 +166,15 @@ enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, in
 enum purchase_err pur_store_purchase_key(struct pur_store *s, int64_t purchase_id,
     char key[256]);
 
+/* Calls fn for every unreleased number (stops when fn returns non-zero). */
+enum purchase_err pur_store_numbers_each(struct pur_store *s,
+    int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
+        const char *sid),
+    void *arg);
+
+/* Calls fn for every purchase not in a terminal state. */
+enum purchase_err pur_store_unfinished_each(struct pur_store *s,
+    int (*fn)(void *arg, int64_t id, const char *e164, const char *state, int64_t lease_until),
+    void *arg);
+
 #endif

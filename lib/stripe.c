@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "form.h"
@@ -81,6 +82,9 @@ sub_from(json_object *o, struct pur_stripe_sub *out)
 		return -1;
 	if (copy_id(o, "latest_invoice", out->latest_invoice, sizeof(out->latest_invoice)) != 0)
 		return -1;
+	if ((md = pur_json_obj(o, "latest_invoice")) != NULL &&
+	    pur_json_bool(md, "paid", &out->invoice_paid) != 0)
+		out->invoice_paid = 0;
 	if ((md = pur_json_obj(o, "metadata")) != NULL)
 		(void)pur_json_copy(md, "purchase_id", out->purchase_id, sizeof(out->purchase_id));
 	if (pur_json_int(o, "current_period_end", &end) == 0)
@@ -127,6 +131,43 @@ pur_stripe_parse_sub_search(const char *body, size_t len, struct pur_stripe_sub 
 	}
 	rc = 0;
 out:
+	json_object_put(o);
+	return rc;
+}
+
+void
+pur_stripe_sub_page_free(struct pur_stripe_sub_page *p)
+{
+	if (p == NULL)
+		return;
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+int
+pur_stripe_parse_sub_list(const char *body, size_t len, struct pur_stripe_sub_page *out)
+{
+	json_object *o, *data;
+	size_t i, n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if ((data = pur_json_arr(o, "data")) == NULL || pur_json_bool(o, "has_more", &out->has_more) != 0)
+		goto out;
+	n = json_object_array_length(data);
+	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (sub_from(json_object_array_get_idx(data, i), &out->v[i]) != 0)
+			goto out;
+	out->n = n;
+	rc = 0;
+out:
+	if (rc != 0)
+		pur_stripe_sub_page_free(out);
 	json_object_put(o);
 	return rc;
 }
@@ -369,6 +410,30 @@ pur_stripe_invoice_pay(const struct pur_stripe *s, int64_t purchase_id, const ch
 		rc = PARSED(rc, pur_stripe_parse_invoice(r.body.data, r.body.len, out));
 		if (rc == PUR_CALL_OK && !out->paid)
 			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_list(const struct pur_stripe *s, const char *after,
+    struct pur_stripe_sub_page *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	memset(out, 0, sizeof(*out));
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base,
+	        "/v1/subscriptions?status=all&limit=100&expand%5B%5D=data.latest_invoice", NULL,
+	        NULL) == 0 &&
+	    (after == NULL || (pur_buf_adds(&url, "&starting_after=") == 0 &&
+	                          pur_form_escape(&url, after) == 0))) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_sub_list(r.body.data, r.body.len, out));
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);

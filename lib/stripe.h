@@ -23,7 +23,16 @@ struct pur_stripe_sub {
 	char purchase_id[32];     /* metadata[purchase_id] */
 	int64_t current_period_end;
 	int cancel_at_period_end;
+	int invoice_paid;         /* latest_invoice.paid when it was expanded */
 };
+
+/* One page of GET /v1/subscriptions. */
+struct pur_stripe_sub_page {
+	size_t n;
+	struct pur_stripe_sub *v; /* malloc'd */
+	int has_more;
+};
+void pur_stripe_sub_page_free(struct pur_stripe_sub_page *p);
 
 struct pur_stripe_invoice {
 	char id[PUR_STRIPE_ID];
@@ -53,6 +62,9 @@ int pur_stripe_parse_error(const char *body, size_t len, struct pur_stripe_error
  * or, failing that, the first; *found is 0 for an empty list. */
 int pur_stripe_parse_sub_search(const char *body, size_t len, struct pur_stripe_sub *out,
     int *found);
+
+/* A list object of subscriptions (latest_invoice possibly expanded). */
+int pur_stripe_parse_sub_list(const char *body, size_t len, struct pur_stripe_sub_page *out);
 
 /* --- calls --- */
 struct pur_stripe {
@@ -88,6 +100,11 @@ enum pur_call pur_stripe_subscription_release(const struct pur_stripe *s, const 
  * OK (paid), DECLINED, or as above. */
 enum pur_call pur_stripe_invoice_pay(const struct pur_stripe *s, int64_t purchase_id,
     const char *invoice, struct pur_stripe_invoice *out, struct pur_call_info *info);
+
+/* GET /v1/subscriptions?status=all&limit=100&expand[]=data.latest_invoice
+ * [&starting_after=ID]: one page, for reconciliation. */
+enum pur_call pur_stripe_subscription_list(const struct pur_stripe *s, const char *after,
+    struct pur_stripe_sub_page *out, struct pur_call_info *info);
 
 /* GET /v1/invoices/{id}. */
 enum pur_call pur_stripe_invoice_get(const struct pur_stripe *s, const char *invoice,

@@ -165,6 +165,50 @@ out:
 	return rc;
 }
 
+void
+pur_twilio_owned_page_free(struct pur_twilio_owned_page *p)
+{
+	if (p == NULL)
+		return;
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+int
+pur_twilio_parse_owned_page(const char *body, size_t len, struct pur_twilio_owned_page *out)
+{
+	json_object *o, *arr, *e;
+	size_t i, n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if ((arr = pur_json_arr(o, "incoming_phone_numbers")) == NULL)
+		goto out;
+	n = json_object_array_length(arr);
+	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(arr, i);
+		if (pur_json_copy(e, "sid", out->v[i].sid, sizeof(out->v[i].sid)) != 0 ||
+		    pur_json_copy(e, "phone_number", out->v[i].phone_number,
+		        sizeof(out->v[i].phone_number)) != 0)
+			goto out;
+	}
+	out->n = n;
+	if (pur_json_copy(o, "next_page_uri", out->next, sizeof(out->next)) != 0 ||
+	    strncmp(out->next, "/2010-04-01/Accounts/", 21) != 0 || strstr(out->next, "..") != NULL)
+		out->next[0] = '\0';
+	rc = 0;
+out:
+	if (rc != 0)
+		pur_twilio_owned_page_free(out);
+	json_object_put(o);
+	return rc;
+}
+
 int
 pur_twilio_parse_error(const char *body, size_t len, long *code)
 {
@@ -322,6 +366,35 @@ pur_twilio_release(const struct pur_twilio *t, const char *sid, struct pur_call_
 		rc = call(t, "DELETE", url.data, NULL, &r, &code, info);
 		if (rc == PUR_CALL_GONE)
 			rc = PUR_CALL_OK;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_twilio_list(const struct pur_twilio *t, const char *next, struct pur_twilio_owned_page *out,
+    struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+	long code;
+	int built;
+
+	memset(out, 0, sizeof(*out));
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (next != NULL && *next != '\0')
+		built = pur_buf_adds(&url, t->cfg->twilio_api_base) == 0 && pur_buf_adds(&url, next) == 0;
+	else
+		built = account_url(&url, t->cfg->twilio_api_base, t->cfg->twilio_account_sid ?
+		            t->cfg->twilio_account_sid : "") == 0 &&
+		    pur_buf_adds(&url, "/IncomingPhoneNumbers.json?PageSize=1000") == 0;
+	if (built) {
+		rc = call(t, "GET", url.data, NULL, &r, &code, info);
+		if (rc == PUR_CALL_OK && pur_twilio_parse_owned_page(r.body.data, r.body.len, out) != 0)
+			rc = PUR_CALL_UNKNOWN;
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);

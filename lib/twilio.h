@@ -48,6 +48,21 @@ int pur_twilio_parse_incoming_list(const char *body, size_t len, const char *e16
 /* Twilio's error "code" (0 when absent). */
 int pur_twilio_parse_error(const char *body, size_t len, long *code);
 
+/* One page of this account's numbers. */
+struct pur_twilio_owned {
+	char sid[PUR_TWILIO_SID];
+	char phone_number[17];
+};
+struct pur_twilio_owned_page {
+	size_t n;
+	struct pur_twilio_owned *v; /* malloc'd */
+	char next[1024];            /* next_page_uri, "" on the last page */
+};
+void pur_twilio_owned_page_free(struct pur_twilio_owned_page *p);
+/* Parses an incoming_phone_numbers list page. next_page_uri is kept only
+ * when it is a path under /2010-04-01/Accounts/ (never another host). */
+int pur_twilio_parse_owned_page(const char *body, size_t len, struct pur_twilio_owned_page *out);
+
 /* --- calls --- */
 struct pur_twilio {
 	struct pur_http *http;
@@ -74,5 +89,10 @@ enum pur_call pur_twilio_find(const struct pur_twilio *t, const char *e164,
  * (404 means it is no longer ours). */
 enum pur_call pur_twilio_release(const struct pur_twilio *t, const char *sid,
     struct pur_call_info *info);
+
+/* GET IncomingPhoneNumbers.json?PageSize=1000, or the page at next (a
+ * next_page_uri): for reconciliation. */
+enum pur_call pur_twilio_list(const struct pur_twilio *t, const char *next,
+    struct pur_twilio_owned_page *out, struct pur_call_info *info);
 
 #endif

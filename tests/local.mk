@@ -41,12 +41,27 @@ tests_test_sha256_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_auth_SOURCES = tests/test-auth.c tests/tap.h
 tests_test_auth_LDADD = lib/libpurchase-internal.la
 tests_test_auth_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_stripe_SOURCES = tests/test-stripe.c tests/tap.h
+tests_test_stripe_SOURCES = tests/test-stripe.c tests/tap.h tests/hook.h
 tests_test_stripe_LDADD = lib/libpurchase-internal.la
 tests_test_stripe_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_twilio_SOURCES = tests/test-twilio.c tests/tap.h
+tests_test_twilio_SOURCES = tests/test-twilio.c tests/tap.h tests/hook.h
 tests_test_twilio_LDADD = lib/libpurchase-internal.la
 tests_test_twilio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_status_SOURCES = tests/test-status.c tests/tap.h
 tests_test_status_LDADD = lib/libpurchase-internal.la
 tests_test_status_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+
+# Integration tests: the built binaries under a real lighttpd on loopback,
+# driven with curl (tests/harness.sh). They need lighttpd, curl, jq and the
+# sqlite3 shell (scripts/deps.sh --test installs them).
+AM_TESTS_ENVIRONMENT += abs_top_srcdir='$(abs_top_srcdir)'; export abs_top_srcdir;
+INTEGRATION_TESTS = \
+	tests/sandbox-basic.sh \
+	tests/purchase-table.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c
+
+# Integration tests of the search, Idempotency-Key and concurrent-buyer
+# contracts (DESIGN §2.1, §2.2, §3).
+TESTS += tests/search.sh tests/idempotency.sh tests/race.sh
+EXTRA_DIST += tests/search.sh tests/idempotency.sh tests/race.sh

@@ -28,6 +28,8 @@ usage(void)
 	      "  key create --account ID                print a new API key (shown once)\n"
 	      "  key revoke KEY|PREFIX                  revoke a key\n"
 	      "  recover                                finish interrupted purchases\n"
+	      "  reconcile                              compare with Stripe and Twilio; print each\n"
+	      "                                         difference; exit 1 when there is any\n"
 	      "The configuration is --config, else $PURCHASE_CONFIG, else "
 	      SYSCONFDIR "/purchase.conf.\n",
 	    stderr);
@@ -59,6 +61,13 @@ option(int argc, char **argv, int from, const char *name)
 		if (strcmp(argv[i], name) == 0)
 			return argv[i + 1];
 	return NULL;
+}
+
+static void
+print_diff(void *arg, const char *kind, const char *detail)
+{
+	(void)arg;
+	printf("%s\t%s\n", kind, detail);
 }
 
 static int
@@ -128,6 +137,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "purchasectl: recover: %d finished, %d left for later\n", done, left);
 		if (rc == 0 && left > 0)
 			rc = 3;
+	} else if (strcmp(argv[i], "reconcile") == 0) {
+		int n = 0;
+		rc = report(purchase_reconcile(ctx, print_diff, NULL, &n, &d), &d, "reconcile");
+		fflush(stdout);
+		fprintf(stderr, "purchasectl: reconcile: %d difference%s\n", n, n == 1 ? "" : "s");
+		if (rc == 0 && n > 0)
+			rc = 1;
+		else if (rc != 0)
+			rc = 2;
 	} else {
 		usage();
 	}

@@ -1,0 +1,297 @@
+/*
+ * reconcile.c -- our rows against Stripe's and Twilio's (purchasectl
+ * reconcile, and the invariant check the tests run after every fault):
+ *
+ *   every paid subscription has exactly one number, every number has a paid
+ *   subscription, no number is sold twice, nothing is left half-done.
+ *
+ * Reads everything through the providers' list APIs (paginated), then our
+ * database, and reports each difference through a callback; changes nothing.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "error.h"
+
+#define MAX_PAGES 100000
+
+struct diff_out {
+	purchase_diff_fn fn;
+	void *arg;
+	int n;
+};
+
+static void
+report(struct diff_out *o, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+report(struct diff_out *o, const char *kind, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	o->n++;
+	if (o->fn != NULL)
+		o->fn(o->arg, kind, detail);
+}
+
+/* A subscription that bills: Stripe's statuses in which it is paid up or
+ * owed and not ended. */
+static int
+sub_live(const struct pur_stripe_sub *s)
+{
+	return strcmp(s->status, "active") == 0 || strcmp(s->status, "past_due") == 0 ||
+	    strcmp(s->status, "trialing") == 0 || strcmp(s->status, "unpaid") == 0;
+}
+
+static int
+by_sub_id(const void *a, const void *b)
+{
+	return strcmp(((const struct pur_stripe_sub *)a)->id, ((const struct pur_stripe_sub *)b)->id);
+}
+
+static int
+by_purchase(const void *a, const void *b)
+{
+	return strcmp(((const struct pur_stripe_sub *)a)->purchase_id,
+	    ((const struct pur_stripe_sub *)b)->purchase_id);
+}
+
+static int
+by_phone(const void *a, const void *b)
+{
+	return strcmp(((const struct pur_twilio_owned *)a)->phone_number,
+	    ((const struct pur_twilio_owned *)b)->phone_number);
+}
+
+struct world {
+	struct pur_stripe_sub *subs;
+	size_t nsubs;
+	struct pur_twilio_owned *nums;
+	size_t nnums;
+	char (*ours)[17];   /* our unreleased numbers, sorted */
+	size_t nours, capours;
+	struct diff_out *out;
+	struct purchase_ctx *ctx;
+	int64_t now;
+};
+
+static enum purchase_err
+fetch_subs(struct purchase_ctx *ctx, struct world *w, struct purchase_detail *d)
+{
+	struct pur_stripe_sub_page page;
+	struct pur_call_info info;
+	enum pur_call rc;
+	char after[PUR_STRIPE_ID] = "";
+	int pages;
+
+	for (pages = 0; pages < MAX_PAGES; pages++) {
+		rc = pur_stripe_subscription_list(&ctx->stripe, after[0] ? after : NULL, &page, &info);
+		if (rc != PUR_CALL_OK)
+			return pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: %s status=%ld",
+			    pur_call_name(rc), info.status);
+		if (page.n > 0) {
+			struct pur_stripe_sub *v = realloc(w->subs, (w->nsubs + page.n) * sizeof(*v));
+			if (v == NULL) {
+				pur_stripe_sub_page_free(&page);
+				return PURCHASE_ENOMEM;
+			}
+			w->subs = v;
+			memcpy(w->subs + w->nsubs, page.v, page.n * sizeof(*v));
+			w->nsubs += page.n;
+			snprintf(after, sizeof(after), "%s", page.v[page.n - 1].id);
+		}
+		if (!page.has_more || page.n == 0) {
+			pur_stripe_sub_page_free(&page);
+			return PURCHASE_OK;
+		}
+		pur_stripe_sub_page_free(&page);
+	}
+	return pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: too many pages");
+}
+
+static enum purchase_err
+fetch_numbers(struct purchase_ctx *ctx, struct world *w, struct purchase_detail *d)
+{
+	struct pur_twilio_owned_page page;
+	struct pur_call_info info;
+	enum pur_call rc;
+	char next[1024] = "";
+	int pages;
+
+	for (pages = 0; pages < MAX_PAGES; pages++) {
+		rc = pur_twilio_list(&ctx->twilio, next[0] ? next : NULL, &page, &info);
+		if (rc != PUR_CALL_OK)
+			return pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: %s status=%ld",
+			    pur_call_name(rc), info.status);
+		if (page.n > 0) {
+			struct pur_twilio_owned *v = realloc(w->nums, (w->nnums + page.n) * sizeof(*v));
+			if (v == NULL) {
+				pur_twilio_owned_page_free(&page);
+				return PURCHASE_ENOMEM;
+			}
+			w->nums = v;
+			memcpy(w->nums + w->nnums, page.v, page.n * sizeof(*v));
+			w->nnums += page.n;
+		}
+		memcpy(next, page.next, sizeof(next));
+		pur_twilio_owned_page_free(&page);
+		if (next[0] == '\0' || page.n == 0)
+			return PURCHASE_OK;
+	}
+	return pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: too many pages");
+}
+
+static int
+owned_at_twilio(const struct world *w, const char *e164)
+{
+	struct pur_twilio_owned key;
+
+	snprintf(key.phone_number, sizeof(key.phone_number), "%s", e164);
+	return bsearch(&key, w->nums, w->nnums, sizeof(key), by_phone) != NULL;
+}
+
+static const struct pur_stripe_sub *
+sub_by_id(const struct world *w, const char *id)
+{
+	struct pur_stripe_sub key;
+
+	snprintf(key.id, sizeof(key.id), "%s", id ? id : "");
+	return bsearch(&key, w->subs, w->nsubs, sizeof(key), by_sub_id);
+}
+
+static int
+ours_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Each of our unreleased numbers: paid for, and held at the carrier. */
+static int
+check_number(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
+    const char *sid)
+{
+	struct world *w = arg;
+	const struct pur_stripe_sub *s = sub_by_id(w, sub);
+
+	(void)sid;
+	if (s == NULL || !sub_live(s))
+		report(w->out, "number_without_payment", "number %" PRId64 " %s (purchase %" PRId64
+		    "): subscription %s is %s", id, e164, purchase_id, sub ? sub : "-",
+		    s ? s->status : "missing");
+	if (!owned_at_twilio(w, e164))
+		report(w->out, "paid_without_number", "number %" PRId64 " %s (purchase %" PRId64
+		    "): not held at the carrier", id, e164, purchase_id);
+	if (w->nours == w->capours) {
+		size_t cap = w->capours ? w->capours * 2 : 256;
+		char (*v)[17] = realloc(w->ours, cap * sizeof(*v));
+		if (v == NULL)
+			return 1;
+		w->ours = v;
+		w->capours = cap;
+	}
+	snprintf(w->ours[w->nours++], 17, "%s", e164);
+	return 0;
+}
+
+static int
+check_unfinished(void *arg, int64_t id, const char *e164, const char *state,
+    int64_t lease_until)
+{
+	struct world *w = arg;
+
+	report(w->out, "unfinished", "purchase %" PRId64 " %s in state %s (%s)", id, e164, state,
+	    lease_until > w->now ? "in progress" : "awaiting recovery");
+	return 0;
+}
+
+enum purchase_err
+purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int *ndiff,
+    struct purchase_detail *d)
+{
+	struct diff_out out = {fn, arg, 0};
+	struct world w;
+	struct pur_purchase p;
+	enum purchase_err err;
+	size_t i, j;
+
+	*ndiff = 0;
+	memset(&w, 0, sizeof(w));
+	w.out = &out;
+	w.ctx = ctx;
+	w.now = pur_now();
+	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
+		return err;
+	if ((err = fetch_subs(ctx, &w, d)) != PURCHASE_OK ||
+	    (err = fetch_numbers(ctx, &w, d)) != PURCHASE_OK)
+		goto out;
+	qsort(w.nums, w.nnums, sizeof(*w.nums), by_phone);
+	for (i = 1; i < w.nnums; i++)
+		if (strcmp(w.nums[i].phone_number, w.nums[i - 1].phone_number) == 0)
+			report(&out, "duplicate", "%s held twice at the carrier", w.nums[i].phone_number);
+
+	/* Subscriptions of our purchases: at most one that bills per
+	 * purchase, and one that bills (or was paid) means a delivered number. */
+	qsort(w.subs, w.nsubs, sizeof(*w.subs), by_purchase);
+	for (i = 0; i < w.nsubs; i = j) {
+		int live = 0, paid = 0;
+		int64_t pid;
+		char *end;
+
+		for (j = i; j < w.nsubs && strcmp(w.subs[j].purchase_id, w.subs[i].purchase_id) == 0; j++) {
+			live += sub_live(&w.subs[j]);
+			paid += sub_live(&w.subs[j]) || w.subs[j].invoice_paid;
+		}
+		if (w.subs[i].purchase_id[0] == '\0')
+			continue; /* not one of ours */
+		pid = strtoll(w.subs[i].purchase_id, &end, 10);
+		if (live > 1)
+			report(&out, "duplicate", "purchase %s has %d billing subscriptions",
+			    w.subs[i].purchase_id, live);
+		if (paid == 0)
+			continue;
+		err = *end == '\0' ? pur_store_purchase_get(ctx->store, pid, &p) : PURCHASE_ENOT_FOUND;
+		if (err == PURCHASE_ENOT_FOUND) {
+			report(&out, "orphan_subscription", "subscription %s names purchase %s, which "
+			    "we do not have", w.subs[i].id, w.subs[i].purchase_id);
+			continue;
+		}
+		if (err != PURCHASE_OK)
+			goto out;
+		if (strcmp(p.state, "failed") == 0)
+			report(&out, live ? "paid_without_number" : "charged_without_number",
+			    "purchase %" PRId64 " %s failed (%s) but subscription %s is %s%s", p.id,
+			    p.phone_number, p.outcome, w.subs[i].id, w.subs[i].status,
+			    w.subs[i].invoice_paid ? ", invoice paid" : "");
+	}
+	qsort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);
+
+	/* Our numbers, then what the carrier holds that we do not know. */
+	if ((err = pur_store_numbers_each(ctx->store, check_number, &w)) != PURCHASE_OK)
+		goto out;
+	qsort(w.ours, w.nours, sizeof(*w.ours), ours_cmp);
+	for (i = 1; i < w.nours; i++)
+		if (strcmp(w.ours[i], w.ours[i - 1]) == 0)
+			report(&out, "duplicate", "%s sold twice", w.ours[i]);
+	for (i = 0; i < w.nnums; i++)
+		if (bsearch(w.nums[i].phone_number, w.ours, w.nours, sizeof(*w.ours), ours_cmp) == NULL)
+			report(&out, "orphan_number", "%s (%s) is held at the carrier but is no one's "
+			    "number", w.nums[i].phone_number, w.nums[i].sid);
+	err = pur_store_unfinished_each(ctx->store, check_unfinished, &w);
+out:
+	free(w.subs);
+	free(w.nums);
+	free(w.ours);
+	*ndiff = out.n;
+	return err;
+}
