@@ -61,22 +61,36 @@ pur_config_free(struct pur_config *c)
 int
 pur_config_base_ok(const char *base)
 {
-	const char *h;
-	size_t n;
+	const char *h, *port;
+	size_t n, auth;
 
 	if (base == NULL)
 		return 0;
-	if (strncmp(base, "https://", 8) == 0)
-		return base[8] != '\0';
+	if (strncmp(base, "https://", 8) == 0) {
+		h = base + 8;
+		auth = strcspn(h, "/?#");
+		/* No userinfo: credentials never ride in the base URL. */
+		return auth > 0 && memchr(h, '@', auth) == NULL;
+	}
 	if (strncmp(base, "http://", 7) != 0)
 		return 0;
 	h = base + 7;
+	auth = strcspn(h, "/?#");
+	if (memchr(h, '@', auth) != NULL)
+		return 0;
 	if (strncmp(h, "[::1]", 5) == 0)
 		n = 5;
 	else
-		n = strcspn(h, ":/");
-	if (h[n] != '\0' && h[n] != ':' && h[n] != '/')
+		n = strcspn(h, ":/?#");
+	/* After the host: nothing, a path, or ":" and a port of digits only. */
+	port = h + n;
+	if (*port == ':') {
+		size_t digits = strspn(port + 1, "0123456789");
+		if (digits == 0 || digits > 5 || (port[1 + digits] != '\0' && port[1 + digits] != '/'))
+			return 0;
+	} else if (*port != '\0' && *port != '/') {
 		return 0;
+	}
 	if (n == 9 && strncmp(h, "localhost", 9) == 0)
 		return 1;
 	if (n == 5 && h[0] == '[')

@@ -52,6 +52,9 @@ top_level_pairs(const char *buf, size_t len)
 	for (i = 0; i < len; i++) {
 		char c = buf[i];
 		if (instr) {
+			/* RFC 8259 §7: control characters must be escaped. */
+			if ((unsigned char)c < 0x20)
+				return SIZE_MAX;
 			if (c == '\\')
 				i++;
 			else if (c == '"')
@@ -59,6 +62,9 @@ top_level_pairs(const char *buf, size_t len)
 			continue;
 		}
 		switch (c) {
+		/* json-c's strict mode still takes 'single-quoted' strings and
+		 * NaN/Infinity, which are not JSON: refuse them here. */
+		case '\'': case 'N': case 'I': return SIZE_MAX;
 		case '"': instr = 1; break;
 		case '{': case '[': depth++; break;
 		case '}': case ']': depth--; break;
@@ -69,12 +75,51 @@ top_level_pairs(const char *buf, size_t len)
 	return n;
 }
 
+/* 1 when buf[0..len) is well-formed UTF-8 (RFC 3629 §4): no overlong
+ * forms, no surrogates, nothing above U+10FFFF. */
+static int
+utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0, k, n;
+	unsigned long cp;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 enum purchase_err
 pur_json_parse_request(const char *buf, size_t len, json_object **out)
 {
 	json_object *o;
 
 	*out = NULL;
+	if (!utf8_ok((const unsigned char *)buf, len))
+		return PURCHASE_EBODY;
 	if ((o = parse(buf, len, REQUEST_DEPTH)) == NULL)
 		return PURCHASE_EBODY;
 	if (!json_object_is_type(o, json_type_object) ||

@@ -161,16 +161,20 @@ subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
 }
 
 /* subscribed -> provisioned: buy the number at Twilio. Twilio has no
- * idempotency key, so after an unknown outcome we look before buying again. */
+ * idempotency key, so whenever a buy's outcome is unknown -- a lost reply,
+ * or a worker that died after buying -- the number is looked up before it
+ * is bought again: "not available" for a number this account already holds
+ * means our own earlier buy (one live purchase per number, so it is this
+ * purchase's). A resumed purchase (lease token above 1) looks first. */
 static enum step
 provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
 	struct pur_call_info info;
 	enum pur_call rc = PUR_CALL_UNKNOWN;
 	char sid[PUR_TWILIO_SID];
-	int i, look = 0;
+	int i, look = p->lease_token > 1; /* resumed: a buy may have happened */
 
-	for (i = 0; i < MAX_ATTEMPTS; i++) {
+	for (i = 0; i < MAX_ATTEMPTS + 1; i++) {
 		if (look) {
 			rc = pur_twilio_find(&ctx->twilio, p->phone_number, sid, &info);
 			log_call(ctx, p, "twilio find", rc, &info);
@@ -178,6 +182,7 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 				break;
 			if (rc != PUR_CALL_GONE)
 				continue; /* still cannot tell: look again */
+			look = 0;
 		}
 		CRASH_POINT("before_buy");
 		rc = pur_twilio_buy(&ctx->twilio, p->phone_number, sid, &info);
@@ -188,6 +193,8 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 		else if (rc != PUR_CALL_RETRY)
 			break;
 	}
+	if (look && rc != PUR_CALL_OK)
+		rc = PUR_CALL_UNKNOWN;
 	if (rc == PUR_CALL_OK) {
 		snprintf(p->number_sid, sizeof(p->number_sid), "%s", sid);
 		set_state(p, "provisioned");
@@ -525,7 +532,9 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	if ((err = pur_json_check_fields(req, purchase_fields, 1)) != PURCHASE_OK)
 		goto out;
 	phone = pur_json_str(req, "phone_number");
-	if (pur_e164_parse(phone, strlen(phone), e164) != 0) {
+	/* The whole string, so that "+1...\u0000junk" is not read as "+1...". */
+	if (pur_e164_parse(phone, (size_t)json_object_get_string_len(
+	        json_object_object_get(req, "phone_number")), e164) != 0) {
 		err = PURCHASE_EPHONE;
 		goto out;
 	}

@@ -124,7 +124,8 @@ pur_stripe_parse_sub_search(const char *body, size_t len, struct pur_stripe_sub 
 		struct pur_stripe_sub s;
 		if (sub_from(json_object_array_get_idx(data, i), &s) != 0)
 			goto out;
-		if (!*found || strcmp(out->status, "canceled") == 0) {
+		if (!*found ||
+		    (strcmp(out->status, "canceled") == 0 && strcmp(s.status, "canceled") != 0)) {
 			*out = s;
 			*found = 1;
 		}

@@ -3,6 +3,8 @@
  * ../shared/specs/stripe_spec3.yaml):
  *
  *   POST   /v1/subscriptions                 create (one item)
+ *   GET    /v1/subscriptions                 list (status, customer, limit,
+ *                                            starting_after, expand)
  *   GET    /v1/subscriptions/{id}            retrieve
  *   GET    /v1/subscriptions/search          query=metadata['k']:'v'
  *   POST   /v1/subscriptions/{id}            cancel_at_period_end, metadata,
@@ -666,6 +668,136 @@ int sb_stripe_sub_get(struct sb_ctx *c)
 	else
 		c->status = 200;
 	return 0;
+}
+
+/* Statuses GET /v1/subscriptions accepts (stripe_spec3.yaml). */
+static int list_status_ok(const char *s)
+{
+	static const char *const ok[] = { "active",   "all",	  "canceled",
+					  "ended",    "incomplete", "incomplete_expired",
+					  "past_due", "paused",	  "trialing",
+					  "unpaid" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* GET /v1/subscriptions [status, customer, limit, starting_after,
+ * expand[]=data.latest_invoice]: 200 list, newest first (created desc,
+ * then id desc), as Stripe orders lists.  status: absent = every status
+ * but canceled, "all", "ended" (canceled or incomplete_expired), or one
+ * status.  400 invalid_request_error for a bad limit (1..100) or status,
+ * resource_missing for an unknown starting_after; ending_before is not
+ * supported (400) rather than silently ignored. */
+int sb_stripe_sub_list(struct sb_ctx *c)
+{
+	const char *status = sb_form_get(&c->form, "status");
+	const char *customer = sb_form_get(&c->form, "customer");
+	const char *lim = sb_form_get(&c->form, "limit");
+	const char *after = sb_form_get(&c->form, "starting_after");
+	int expand = wants_expand(c, "data.latest_invoice");
+	char ids[100][SB_ID_MAX], msg[SB_ID_MAX + 64];
+	long long after_created = INT64_MAX;
+	json_object *res = NULL, *data = NULL;
+	sqlite3_stmt *st;
+	long limit = 10;
+	int rc, i, n = 0, more = 0;
+
+	if (lim != NULL) {
+		char *e = NULL;
+
+		limit = strtol(lim, &e, 10);
+		if (e == lim || *e != '\0' || limit < 1 || limit > 100) {
+			sb_stripe_error(c, 400, "invalid_request_error", NULL, "limit",
+					"Invalid integer: limit must be between 1 and 100.");
+			return 0;
+		}
+	}
+	if (status != NULL && !list_status_ok(status)) {
+		sb_stripe_error(c, 400, "invalid_request_error", NULL, "status",
+				"Invalid status: must be one of active, all, canceled, ended, "
+				"incomplete, incomplete_expired, past_due, paused, trialing or "
+				"unpaid.");
+		return 0;
+	}
+	if (sb_form_get(&c->form, "ending_before") != NULL) {
+		sb_stripe_error(c, 400, "invalid_request_error", NULL, "ending_before",
+				"The sandbox does not support ending_before; page with "
+				"starting_after.");
+		return 0;
+	}
+	if ((customer != NULL && strlen(customer) >= SB_ID_MAX) ||
+	    (after != NULL && strlen(after) >= SB_ID_MAX)) {
+		sb_stripe_error(c, 400, "invalid_request_error", NULL,
+				customer != NULL && strlen(customer) >= SB_ID_MAX ?
+					"customer" :
+					"starting_after",
+				"Invalid id: too long.");
+		return 0;
+	}
+	if (after != NULL) {
+		st = sb_db_stmt(SB_ST_SUB_GET);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			after_created = sqlite3_column_int64(st, 10);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE) {
+			snprintf(msg, sizeof(msg), "No such subscription: '%s'", after);
+			sb_stripe_error(c, 400, "invalid_request_error", "resource_missing",
+					"starting_after", msg);
+			return 0;
+		}
+		if (rc != SQLITE_ROW)
+			return -1;
+	}
+
+	st = sb_db_stmt(customer != NULL ? SB_ST_SUB_LIST_CUS : SB_ST_SUB_LIST);
+	if (st == NULL)
+		return -1;
+	if (customer != NULL)
+		sqlite3_bind_text(st, 1, customer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, status != NULL ? status : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, after_created);
+	sqlite3_bind_text(st, 4, after != NULL ? after : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		snprintf(ids[n++], SB_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	res = json_object_new_object();
+	data = json_object_new_array();
+	if (res == NULL || data == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		json_object *o;
+
+		if (sub_json(ids[i], expand, &o) <= 0)
+			goto fail;
+		json_object_array_add(data, o);
+	}
+	json_object_object_add(res, "object", json_object_new_string("list"));
+	json_object_object_add(res, "data", data);
+	json_object_object_add(res, "has_more", json_object_new_boolean(more));
+	json_object_object_add(res, "url", json_object_new_string("/v1/subscriptions"));
+	c->json = res;
+	c->status = 200;
+	return 0;
+fail:
+	json_object_put(res);
+	json_object_put(data);
+	return -1;
 }
 
 /* Parses "metadata['key']:'value'" (either quote, optional blanks) into

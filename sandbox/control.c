@@ -116,6 +116,29 @@ int sb_control_count(enum sb_op op, int effect)
 	return sb_db_done(st);
 }
 
+int sb_control_count_call(enum sb_op op, int effect)
+{
+	sqlite3_stmt *st = sb_db_stmt(effect ? SB_ST_CALL_EFFECT_INC : SB_ST_CALL_INC);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sb_op_name(op), -1, SQLITE_STATIC);
+	return sb_db_done(st);
+}
+
+int sb_control_fault_armed(enum sb_op op)
+{
+	sqlite3_stmt *st = sb_db_stmt(SB_ST_FAULT_FIRST);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sb_op_name(op), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int sb_control_take_fault(enum sb_op op, struct sb_fault *f)
 {
 	sqlite3_stmt *st = sb_db_stmt(SB_ST_FAULT_FIRST);

@@ -5,9 +5,11 @@
  * transaction helpers.
  *
  * Several sandbox processes share the file, so it runs in WAL mode with a
- * 5 s busy timeout and every request takes the write lock up front with
- * BEGIN IMMEDIATE (a deferred transaction that later upgrades can fail
- * with SQLITE_BUSY without waiting).  synchronous=NORMAL: in WAL mode a
+ * 5 s busy timeout and every writing request takes the write lock up front
+ * with BEGIN IMMEDIATE (a deferred transaction that later upgrades can
+ * fail with SQLITE_BUSY without waiting).  Reads (GETs) run in a deferred
+ * transaction that never upgrades; their counters are one autocommit
+ * statement after it ends (route.c, run_read).  synchronous=NORMAL: in WAL mode a
  * commit is then not fsynced, which is right for a test double that must
  * not be a benchmark's bottleneck.
  */
@@ -39,6 +41,9 @@ static const char schema_sql[] =
 	" latest_invoice TEXT, cancel_at_period_end INTEGER NOT NULL DEFAULT 0,"
 	" canceled_at INTEGER, created INTEGER NOT NULL,"
 	" period_start INTEGER NOT NULL, period_end INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS subscriptions_created ON subscriptions(created, id);"
+	"CREATE INDEX IF NOT EXISTS subscriptions_customer ON subscriptions(customer,"
+	" created, id);"
 	"CREATE TABLE IF NOT EXISTS sub_metadata(sub TEXT NOT NULL, key TEXT NOT NULL,"
 	" value TEXT NOT NULL, PRIMARY KEY(sub, key)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS sub_metadata_kv ON sub_metadata(key, value);"
@@ -54,6 +59,8 @@ static const char schema_sql[] =
 	" status TEXT NOT NULL, bought_at INTEGER NOT NULL, released_at INTEGER);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS numbers_owned ON numbers(phone_number)"
 	" WHERE status = 'owned';"
+	"CREATE INDEX IF NOT EXISTS numbers_owned_sid ON numbers(sid)"
+	" WHERE status = 'owned';"
 	"CREATE TABLE IF NOT EXISTS taken(phone_number TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS inv_lwm(block INTEGER PRIMARY KEY,"
 	" lwm INTEGER NOT NULL);";
@@ -66,9 +73,21 @@ static const char wipe_sql[] =
 
 #define NUM_COLS "sid, phone_number, block, idx, bought_at"
 
+/* GET /v1/subscriptions: ?2 is the status filter ("" = all but canceled,
+ * "all", "ended", or one status); (?3, ?4) the (created, id) of the
+ * starting_after object (INT64 max when none): newest first, ties by id. */
+#define SUB_LIST_WHERE                                                              \
+	" AND (?2 = 'all' OR (?2 = '' AND status <> 'canceled')"                    \
+	" OR (?2 = 'ended' AND status IN ('canceled', 'incomplete_expired'))"       \
+	" OR status = ?2) AND (created, id) < (?3, ?4)"                            \
+	" ORDER BY created DESC, id DESC LIMIT ?5"
+
 static const char *const stmt_sql[SB_ST__MAX] = {
 	[SB_ST_CALL_INC] = "INSERT INTO counters(op, kind, n) VALUES(?1, 'calls', 1)"
 			   " ON CONFLICT(op, kind) DO UPDATE SET n = n + 1",
+	[SB_ST_CALL_EFFECT_INC] = "INSERT INTO counters(op, kind, n)"
+				  " VALUES(?1, 'calls', 1), (?1, 'effects', 1)"
+				  " ON CONFLICT(op, kind) DO UPDATE SET n = n + 1",
 	[SB_ST_EFFECT_INC] = "INSERT INTO counters(op, kind, n) VALUES(?1, 'effects', 1)"
 			     " ON CONFLICT(op, kind) DO UPDATE SET n = n + 1",
 	[SB_ST_FAULT_FIRST] = "SELECT id, kind, remaining, delay_ms FROM faults"
@@ -101,6 +120,9 @@ static const char *const stmt_sql[SB_ST__MAX] = {
 	[SB_ST_SUB_GET] = "SELECT id, customer, status, price, amount, item_id,"
 			  " default_pm, latest_invoice, cancel_at_period_end, canceled_at,"
 			  " created, period_start, period_end FROM subscriptions WHERE id = ?1",
+	[SB_ST_SUB_LIST] = "SELECT id FROM subscriptions WHERE ?1 IS NULL" SUB_LIST_WHERE,
+	[SB_ST_SUB_LIST_CUS] = "SELECT id FROM subscriptions WHERE customer = ?1"
+			       SUB_LIST_WHERE,
 	[SB_ST_SUB_SET_INVOICE] = "UPDATE subscriptions SET latest_invoice = ?2 WHERE id = ?1",
 	[SB_ST_SUB_SET_STATUS] = "UPDATE subscriptions SET status = ?2 WHERE id = ?1",
 	[SB_ST_SUB_CANCEL] = "UPDATE subscriptions SET status = 'canceled',"
@@ -138,10 +160,14 @@ static const char *const stmt_sql[SB_ST__MAX] = {
 				" AND status = 'owned'",
 	[SB_ST_NUM_RELEASE] = "UPDATE numbers SET status = 'released', released_at = ?2"
 			      " WHERE sid = ?1 AND status = 'owned'",
+	/* Owned numbers by sid after ?2 (the PageToken's; "" = from the
+	 * start), LIMIT ?3 OFFSET ?4. */
 	[SB_ST_NUM_LIST_OWNED] = "SELECT " NUM_COLS " FROM numbers WHERE status = 'owned'"
-				 " AND phone_number = ?1",
+				 " AND phone_number = ?1 AND sid > ?2 ORDER BY sid"
+				 " LIMIT ?3 OFFSET ?4",
 	[SB_ST_NUM_LIST_OWNED_ALL] = "SELECT " NUM_COLS " FROM numbers"
-				     " WHERE status = 'owned' ORDER BY rowid LIMIT ?1",
+				     " WHERE status = 'owned' AND ?1 IS NULL AND sid > ?2"
+				     " ORDER BY sid LIMIT ?3 OFFSET ?4",
 	[SB_ST_TAKEN_INS] = "INSERT OR IGNORE INTO taken(phone_number) VALUES(?1)",
 	[SB_ST_LWM_GET] = "SELECT lwm FROM inv_lwm WHERE block = ?1",
 	[SB_ST_LWM_PUT] = "INSERT INTO inv_lwm(block, lwm) VALUES(?1, ?2)"
@@ -260,6 +286,11 @@ static void reset_all(void)
 int sb_db_begin(void)
 {
 	return exec("BEGIN IMMEDIATE");
+}
+
+int sb_db_begin_read(void)
+{
+	return exec("BEGIN");
 }
 
 int sb_db_commit(void)

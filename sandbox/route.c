@@ -5,7 +5,8 @@
  * write transaction, and finally applies the after-work part of the fault
  * (sleep, 500, truncated or huge body).
  *
- * Transaction shape, per request (several processes share the database):
+ * Transaction shape, per request (several processes share the database;
+ * a GET with no armed fault takes the lighter run_read path instead):
  *   BEGIN IMMEDIATE; calls[op]++; take fault;
  *     fault skips work (timeout_before, 500, 429) -> COMMIT, sleep, answer
  *     fault is "delay"                             -> COMMIT, sleep, BEGIN
@@ -51,6 +52,10 @@ static const struct route routes[] = {
 	  SB_OP_PAYMENT_METHOD_ATTACH, sb_stripe_pm_attach },
 	{ "POST", "/v1/subscriptions", SB_VENDOR_STRIPE, SB_OP_SUBSCRIPTION_CREATE,
 	  sb_stripe_sub_create },
+	/* The exact list path before the one-segment patterns (match() needs
+	 * the whole path, so "/v1/subscriptions/" never matches it). */
+	{ "GET", "/v1/subscriptions", SB_VENDOR_STRIPE, SB_OP_SUBSCRIPTION_LIST,
+	  sb_stripe_sub_list },
 	{ "GET", "/v1/subscriptions/search", SB_VENDOR_STRIPE, SB_OP_SUBSCRIPTION_SEARCH,
 	  sb_stripe_sub_search },
 	{ "GET", "/v1/subscriptions/*", SB_VENDOR_STRIPE, SB_OP_SUBSCRIPTION_GET,
@@ -87,6 +92,7 @@ static const char *const op_names[SB_OP__MAX] = {
 	[SB_OP_PAYMENT_METHOD_ATTACH] = "payment_method_attach",
 	[SB_OP_SUBSCRIPTION_CREATE] = "subscription_create",
 	[SB_OP_SUBSCRIPTION_GET] = "subscription_get",
+	[SB_OP_SUBSCRIPTION_LIST] = "subscription_list",
 	[SB_OP_SUBSCRIPTION_SEARCH] = "subscription_search",
 	[SB_OP_SUBSCRIPTION_UPDATE] = "subscription_update",
 	[SB_OP_SUBSCRIPTION_CANCEL] = "subscription_cancel",
@@ -317,6 +323,55 @@ static int idem_key_ok(const char *k)
 		if (*k < 0x20 || *k > 0x7e || n >= 255)
 			return 0;
 	return n > 0;
+}
+
+/* The read path: a GET changes nothing but counters, so unless a fault is
+ * armed for its op it runs without the write lock, which several sandbox
+ * processes would otherwise take in turn for every request:
+ *   BEGIN (deferred: a WAL read snapshot); any fault armed for op?
+ *     yes -> end it, return 0: the caller takes run_op's locking path
+ *     no  -> handler; end it; one autocommit upsert of calls[op] (and
+ *            effects[op]) -- a write lock held for one statement
+ * The counters are written before the reply leaves, so a client that has
+ * its answer sees them in the ledger.  A fault armed between the check
+ * and the handler is as if it had been armed just after this request.
+ * Returns 1 when it answered. */
+static int run_read(struct sb_ctx *c, const struct route *r, int authed,
+		    struct sb_response *resp)
+{
+	int armed, effect, failed;
+
+	if (!authed) {
+		/* Like run_op: counted, and a fault is not consumed. */
+		if (sb_control_count(r->op, 0) != 0 || serialise(c, resp) != 0)
+			finish_error(c, resp, r->vendor, 500);
+		return 1;
+	}
+	if (sb_db_begin_read() != 0)
+		goto internal;
+	armed = sb_control_fault_armed(r->op);
+	if (armed != 0) {
+		sb_db_rollback();
+		if (armed < 0)
+			goto internal;
+		return 0;
+	}
+	failed = r->fn(c) != 0 || serialise(c, resp) != 0;
+	sb_db_rollback(); /* ends the read transaction; it wrote nothing */
+	if (failed)
+		goto internal;
+	effect = (resp->status >= 200 && resp->status < 400) || resp->status == 402;
+	if (sb_control_count_call(r->op, effect) != 0)
+		goto internal_uncounted;
+	return 1;
+
+internal:
+	/* The call is counted even when it failed, as in run_op. */
+	if (sb_control_count(r->op, 0) != 0)
+		fprintf(stderr, "sandbox: cannot count a %s call\n", sb_op_name(r->op));
+internal_uncounted:
+	finish_error(c, resp, r->vendor, 500);
+	return 1;
 }
 
 static void run_op(struct sb_ctx *c, const struct route *r, int authed,
@@ -566,7 +621,8 @@ void sb_route_handle(const struct sb_config *cfg, const struct sb_request *req,
 	}
 
 	authed = check_auth(&c, r, resp);
-	run_op(&c, r, authed, resp);
+	if (strcmp(req->method, "GET") != 0 || !run_read(&c, r, authed, resp))
+		run_op(&c, r, authed, resp);
 	goto out;
 
 bad_params:

@@ -55,6 +55,7 @@ enum sb_op {
 	SB_OP_PAYMENT_METHOD_ATTACH,
 	SB_OP_SUBSCRIPTION_CREATE,
 	SB_OP_SUBSCRIPTION_GET,
+	SB_OP_SUBSCRIPTION_LIST,
 	SB_OP_SUBSCRIPTION_SEARCH,
 	SB_OP_SUBSCRIPTION_UPDATE,
 	SB_OP_SUBSCRIPTION_CANCEL,
@@ -166,6 +167,7 @@ const char *sb_form_bracket(const char *key, const char *prefix, size_t *len);
 /* db.c */
 enum sb_stmt {
 	SB_ST_CALL_INC,
+	SB_ST_CALL_EFFECT_INC,
 	SB_ST_EFFECT_INC,
 	SB_ST_FAULT_FIRST,
 	SB_ST_FAULT_DEC,
@@ -184,6 +186,8 @@ enum sb_stmt {
 	SB_ST_PRICE_PUT,
 	SB_ST_SUB_INS,
 	SB_ST_SUB_GET,
+	SB_ST_SUB_LIST,
+	SB_ST_SUB_LIST_CUS,
 	SB_ST_SUB_SET_INVOICE,
 	SB_ST_SUB_SET_STATUS,
 	SB_ST_SUB_CANCEL,
@@ -230,6 +234,7 @@ int sb_db_done(struct sqlite3_stmt *st);
 /* Rows changed by the last statement. */
 int sb_db_changes(void);
 int sb_db_begin(void);  /* BEGIN IMMEDIATE */
+int sb_db_begin_read(void); /* BEGIN (deferred): a read snapshot, no lock */
 int sb_db_commit(void); /* resets all statements first */
 void sb_db_rollback(void);
 /* Marks the start of a handler's writes / undoes them (keeping what came
@@ -270,6 +275,7 @@ int sb_stripe_customer_default_pm(const char *id, char *out, size_t n);
 /* billing.c */
 int sb_stripe_sub_create(struct sb_ctx *c);
 int sb_stripe_sub_get(struct sb_ctx *c);
+int sb_stripe_sub_list(struct sb_ctx *c);
 int sb_stripe_sub_search(struct sb_ctx *c);
 int sb_stripe_sub_update(struct sb_ctx *c);
 int sb_stripe_sub_cancel(struct sb_ctx *c);
@@ -329,7 +335,14 @@ int sb_twilio_release(struct sb_ctx *c);
 int sb_twilio_mark_unavailable(const struct sb_number *n);
 
 /* control.c */
+/* Counts one call (effect 0) or one effect (1) of op. */
 int sb_control_count(enum sb_op op, int effect);
+/* Counts one call of op and, if effect, one effect, in one statement
+ * (atomic on its own outside a transaction).  0 or -1. */
+int sb_control_count_call(enum sb_op op, int effect);
+/* 1 if a fault is queued for op, 0 if none, -1 on error.  Consumes
+ * nothing. */
+int sb_control_fault_armed(enum sb_op op);
 /* Consumes the next armed fault for op (inside the caller's transaction);
  * f->kind is SB_FAULT_NONE if none.  0 or -1. */
 int sb_control_take_fault(enum sb_op op, struct sb_fault *f);

@@ -4,7 +4,8 @@
  *
  *   GET    /2010-04-01/Accounts/{Sid}/AvailablePhoneNumbers/{CC}/{Type}.json
  *   POST   /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json  (buy)
- *   GET    /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json  (list)
+ *   GET    /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json  (list,
+ *          PhoneNumber, PageSize, Page, PageToken)
  *   DELETE /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PN}.json
  *
  * Available numbers come from numbers.c in a fixed order, skipping those
@@ -459,49 +460,163 @@ int sb_twilio_buy(struct sb_ctx *c)
 	return 0;
 }
 
-/* GET .../IncomingPhoneNumbers.json [PhoneNumber, PageSize]: 200 list of
- * currently owned numbers. */
+/* Appends "&key=value" (or "?key=value" at the start of the query) to
+ * uri, percent-encoding the value (RFC 3986 unreserved kept).  The
+ * buffer is large enough for every value we put in it; on overflow the
+ * result is cut short, never unterminated. */
+static void uri_param(char *uri, size_t n, const char *key, const char *val)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = strlen(uri);
+	int w;
+
+	w = snprintf(uri + o, n - o, "%c%s=", strchr(uri, '?') ? '&' : '?', key);
+	if (w < 0 || (size_t)w >= n - o)
+		return;
+	o += (size_t)w;
+	for (; *val && o + 4 < n; val++) {
+		unsigned char ch = (unsigned char)*val;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+		    ch == '~') {
+			uri[o++] = (char)ch;
+		} else {
+			uri[o++] = '%';
+			uri[o++] = hex[ch >> 4];
+			uri[o++] = hex[ch & 15];
+		}
+	}
+	uri[o] = '\0';
+}
+
+/* One page's URI: path?[PhoneNumber=..&]PageSize=N&Page=P[&PageToken=T]. */
+static void page_uri(const struct sb_ctx *c, const char *pn, long size, long long page,
+		     const char *token, char *uri, size_t n)
+{
+	char num[32];
+
+	snprintf(uri, n, "%s", c->req->path);
+	if (pn != NULL)
+		uri_param(uri, n, "PhoneNumber", pn);
+	snprintf(num, sizeof(num), "%ld", size);
+	uri_param(uri, n, "PageSize", num);
+	snprintf(num, sizeof(num), "%lld", page);
+	uri_param(uri, n, "Page", num);
+	if (token != NULL)
+		uri_param(uri, n, "PageToken", token);
+}
+
+/* Page: a whole number 0..PAGE_LAST; -1 if invalid. */
+#define PAGE_LAST 1000000L
+static long page_number(const struct sb_ctx *c)
+{
+	const char *s = sb_form_get(&c->form, "Page");
+	char *end = NULL;
+	long v;
+
+	if (s == NULL)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || v < 0 || v > PAGE_LAST)
+		return -1;
+	return v;
+}
+
+/* GET .../IncomingPhoneNumbers.json [PhoneNumber, PageSize, Page,
+ * PageToken]: 200 one page of the currently owned numbers, ordered by
+ * sid; 400 20001 bad PageSize, Page or PageToken.
+ *
+ * Paging as Twilio's 2010 API: PageToken "PA<sid>" (what next_page_uri
+ * carries) starts after that sid, so walking next_page_uri visits every
+ * number owned throughout the walk exactly once even while others are
+ * bought or released.  Without a token the page is Page * PageSize rows
+ * in.  Page only labels the page (start = Page * PageSize) when a token
+ * is given.  previous_page_uri is offset-based (Page - 1, no token). */
 int sb_twilio_list(struct sb_ctx *c)
 {
 	const char *pn = sb_form_get(&c->form, "PhoneNumber");
-	long limit = page_size(c);
-	json_object *res, *arr;
+	const char *token = sb_form_get(&c->form, "PageToken");
+	long limit = page_size(c), page = page_number(c);
+	char uri[SB_MAX_PATH + 512], last[SB_ID_MAX] = "", next_tok[SB_ID_MAX + 2];
+	json_object *res = NULL, *arr = NULL;
 	sqlite3_stmt *st;
-	size_t count = 0;
-	int rc;
+	long long start;
+	long count = 0;
+	int rc, more = 0;
 
 	if (limit < 0) {
 		sb_twilio_error(c, 400, 20001, "Invalid PageSize");
 		return 0;
 	}
+	if (page < 0) {
+		sb_twilio_error(c, 400, 20001, "Invalid Page");
+		return 0;
+	}
+	if (token != NULL && (strncmp(token, "PA", 2) != 0 || strlen(token) >= SB_ID_MAX)) {
+		sb_twilio_error(c, 400, 20001, "Invalid PageToken");
+		return 0;
+	}
+	start = (long long)page * limit;
 	st = sb_db_stmt(pn != NULL ? SB_ST_NUM_LIST_OWNED : SB_ST_NUM_LIST_OWNED_ALL);
 	if (st == NULL)
 		return -1;
 	if (pn != NULL)
 		sqlite3_bind_text(st, 1, pn, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_text(st, 2, token != NULL ? token + 2 : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, limit + 1);
+	sqlite3_bind_int64(st, 4, token != NULL ? 0 : start);
 	res = json_object_new_object();
 	arr = json_object_new_array();
 	if (res == NULL || arr == NULL)
 		goto fail;
-	while ((long)count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *sid = (const char *)sqlite3_column_text(st, 0);
 		struct sb_number n;
 		json_object *o;
 
+		if (count == limit) {
+			more = 1;
+			break;
+		}
+		/* The cursor advances past rows we cannot render too. */
+		snprintf(last, sizeof(last), "%s", sid);
+		count++;
 		if (sb_numbers_from_block((unsigned)sqlite3_column_int64(st, 2),
 					  (unsigned)sqlite3_column_int64(st, 3), &n) != 0)
 			continue;
-		o = incoming_json(c, (const char *)sqlite3_column_text(st, 0), &n,
-				  sqlite3_column_int64(st, 4));
+		o = incoming_json(c, sid, &n, sqlite3_column_int64(st, 4));
 		if (o == NULL)
 			goto fail;
 		json_object_array_add(arr, o);
-		count++;
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
 	json_object_object_add(res, "incoming_phone_numbers", arr);
-	paging(c, res, count, limit);
+	arr = NULL;
+	json_object_object_add(res, "page", json_object_new_int64(page));
+	json_object_object_add(res, "page_size", json_object_new_int64(limit));
+	json_object_object_add(res, "start", json_object_new_int64(start));
+	json_object_object_add(res, "end",
+			       json_object_new_int64(count > 0 ? start + count - 1 : start));
+	page_uri(c, pn, limit, 0, NULL, uri, sizeof(uri));
+	json_object_object_add(res, "first_page_uri", json_object_new_string(uri));
+	page_uri(c, pn, limit, page, token, uri, sizeof(uri));
+	json_object_object_add(res, "uri", json_object_new_string(uri));
+	if (page > 0) {
+		page_uri(c, pn, limit, page - 1, NULL, uri, sizeof(uri));
+		json_object_object_add(res, "previous_page_uri", json_object_new_string(uri));
+	} else {
+		json_object_object_add(res, "previous_page_uri", NULL);
+	}
+	if (more && page < PAGE_LAST) {
+		snprintf(next_tok, sizeof(next_tok), "PA%s", last);
+		page_uri(c, pn, limit, page + 1, next_tok, uri, sizeof(uri));
+		json_object_object_add(res, "next_page_uri", json_object_new_string(uri));
+	} else {
+		json_object_object_add(res, "next_page_uri", NULL);
+	}
 	c->json = res;
 	c->status = 200;
 	return 0;

@@ -222,3 +222,40 @@ h_fault() {	# h_fault OP KIND [COUNT] [DELAY_MS]
 }
 
 h_sql() { sqlite3 "$H_DIR/purchase.db" "$@"; }
+
+# h_cgi METHOD PATH KEY BODY [VAR=VALUE...] -- runs purchase.fcgi as plain
+# CGI (one request, then exit), as shared hosting would, with extra
+# environment (PURCHASE_CRASH_AT, PURCHASE_TEST_CLOCK_OFFSET,
+# HTTP_IDEMPOTENCY_KEY...). Sets H_STATUS (from the Status header, or
+# "killed" when the process died), H_BODY and H_RC.
+h_cgi() {
+	local method=$1 path=$2 key=$3 body=$4
+	shift 4
+	printf '%s' "$body" >"$H_DIR/cgi.in"
+	# Through an inner shell whose own stderr is dropped, so that a child
+	# killed on purpose is not announced ("Killed") in the TAP stream.
+	H_ERRF=$H_DIR/cgi.err bash -c '"$@" 2>>"$H_ERRF"; exit $?' _ \
+		env -i PATH="$PATH" PURCHASE_CONFIG="$PURCHASE_CONFIG" \
+		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
+		REQUEST_URI="$path" SCRIPT_NAME=/purchase.fcgi CONTENT_TYPE=application/json \
+		CONTENT_LENGTH="${#body}" HTTP_AUTHORIZATION="Bearer $key" "$@" \
+		"$PURCHASE_FCGI" <"$H_DIR/cgi.in" >"$H_DIR/cgi.out" 2>/dev/null
+	H_RC=$?
+	if [ "$H_RC" -ne 0 ]; then
+		H_STATUS=killed
+		H_BODY=""
+		return
+	fi
+	H_STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$H_DIR/cgi.out" | tr -d '\r' | head -1)
+	H_BODY=$(sed '1,/^\r\{0,1\}$/d' "$H_DIR/cgi.out")
+}
+
+# h_reconcile -- purchasectl reconcile; prints differences as TAP comments.
+# Returns its exit status (0: none).
+h_reconcile() {
+	local out rc
+	out=$("$PURCHASECTL" reconcile 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && printf '%s\n' "$out" | sed 's/^/#   /' >&2
+	return $rc
+}

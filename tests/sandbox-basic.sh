@@ -3,7 +3,8 @@
 # (mod_fastcgi, two processes sharing one SQLite file) on a free loopback
 # port, driven with curl and checked with jq: auth, the Stripe purchase
 # flow (customer, payment method, subscription, invoice payment, decline),
-# idempotency, search, the Twilio number flow, every fault kind, the ledger.
+# idempotency, search, listing and paging (subscriptions, owned numbers), the
+# Twilio number flow, every fault kind, the ledger.
 #
 # Environment: SANDBOX_FCGI (default $abs_top_builddir/sandbox/sandbox.fcgi
 # or ./sandbox/sandbox.fcgi), FREEPORT (a built tests/freeport), CC.
@@ -220,6 +221,45 @@ check "paying a void invoice -> 400" st 400
 stripe DELETE "/v1/subscriptions/$sub2"
 check "cancelling again -> 200 unchanged" eval 'st 200 && is "$(j .status)" canceled'
 
+# --- Stripe: list subscriptions (reconciliation) ---------------------------
+for i in 1 2 3; do
+	stripe POST /v1/subscriptions -d customer="$cus" -d "items[0][price]=price_basic" \
+		-d payment_behavior=default_incomplete -d "metadata[purchase_id]=list$i"
+done
+stripe GET /v1/subscriptions -G -d status=all -d limit=100 -d "expand[]=data.latest_invoice"
+check "list status=all: list object, url, every subscription" \
+	eval 'st 200 && is "$(j .object)" list && is "$(j .url)" /v1/subscriptions && is "$(j .has_more)" false && is "$(j ".data | length")" "$(ledger ".subscriptions | length")"'
+check "list expand data.latest_invoice: paid invoice object for the paid subscription" \
+	eval 'is "$(j ".data[] | select(.id == \"$sub\") | .latest_invoice | [.object, .id, .paid, .status] | join(\",\")")" "invoice,$inv,true,paid"'
+check "list is newest first (created desc, then id desc)" \
+	eval 'is "$(j "[.data[] | [.created, .id]] == ([.data[] | [.created, .id]] | sort | reverse)")" true'
+all_ids=$(j '[.data[].id] | join(" ")')
+stripe GET /v1/subscriptions
+check "list default: canceled left out, latest_invoice an id" \
+	eval 'st 200 && is "$(j "[.data[].id] | index(\"$sub2\")")" null && is "$(j ".data[] | select(.id == \"$sub\") | .latest_invoice")" "$inv"'
+stripe GET /v1/subscriptions -G -d status=canceled -d customer="$cus2"
+check "list status=canceled customer=cus2 -> just sub2" \
+	eval 'st 200 && is "$(j "[.data[].id] | join(\" \")")" "$sub2"'
+walked= after= pages=0
+while [ $pages -lt 20 ]; do
+	stripe GET /v1/subscriptions -G -d status=all -d limit=1 ${after:+-d starting_after=$after}
+	st 200 || break
+	pages=$((pages + 1))
+	after=$(j '.data[0].id')
+	walked="$walked${walked:+ }$after"
+	[ "$(j .has_more)" = true ] || break
+done
+check "limit=1 + starting_after walks every subscription once, has_more false at the end" \
+	eval 'st 200 && is "$(j .has_more)" false && is "$(j ".data | length")" 1 && is "$walked" "$all_ids" && is "$pages" "$(ledger ".subscriptions | length")"'
+stripe GET /v1/subscriptions -G -d status=all -d starting_after="$after"
+check "starting_after the last one -> empty page" eval 'st 200 && is "$(j ".data | length")" 0 && is "$(j .has_more)" false'
+stripe GET /v1/subscriptions -G -d limit=0
+check "list limit=0 -> 400 param limit" eval 'st 400 && is "$(j .error.type)" invalid_request_error && is "$(j .error.param)" limit'
+stripe GET /v1/subscriptions -G -d starting_after=sub_nope
+check "list unknown starting_after -> 400 resource_missing" \
+	eval 'st 400 && is "$(j .error.code)" resource_missing && is "$(j .error.param)" starting_after'
+check "list calls are counted as subscription_list" is "$(ledger .calls.subscription_list)" $((pages + 6))
+
 # --- Twilio: available numbers ----------------------------------------------
 avail() { twilio GET "/AvailablePhoneNumbers/$1.json" -G "${@:2}"; }
 avail US/Local --data-urlencode AreaCode=415 --data-urlencode PageSize=3
@@ -262,6 +302,38 @@ twilio DELETE "/IncomingPhoneNumbers/$pn.json"
 check "release again -> 404 20404" eval 'st 404 && is "$(j .code)" 20404'
 avail US/Local --data-urlencode AreaCode=415 --data-urlencode PageSize=1
 check "released number available again" is "$(j ".available_phone_numbers[0].phone_number")" "$first"
+# Paging the owned numbers: buy three, release one, walk next_page_uri.
+avail US/Local --data-urlencode AreaCode=212 --data-urlencode PageSize=3
+bought=
+for e in $(j '.available_phone_numbers[].phone_number'); do
+	twilio POST /IncomingPhoneNumbers.json --data-urlencode "PhoneNumber=$e"
+	bought="$bought $(j .sid)"
+done
+gone=$(echo $bought | cut -d" " -f2)
+twilio DELETE "/IncomingPhoneNumbers/$gone.json"
+owned=$(ledger '[.numbers[] | select(.status == "owned") | .sid] | sort | join(" ")')
+twilio GET /IncomingPhoneNumbers.json -G --data-urlencode PageSize=1
+check "list page 0: Twilio paging fields" \
+	eval 'st 200 && is "$(j "[.page, .page_size, .start, .end] | join(\",\")")" "0,1,0,0" && is "$(j .previous_page_uri)" null && is "$(j .first_page_uri)" "/2010-04-01/Accounts/$SID/IncomingPhoneNumbers.json?PageSize=1&Page=0" && [[ $(j .next_page_uri) == /2010-04-01/Accounts/$SID/IncomingPhoneNumbers.json?PageSize=1\&Page=1\&PageToken=PA* ]]'
+check "list element is the full resource" \
+	eval 'is "$(j ".incoming_phone_numbers[0] | [.account_sid, .status, (.sid | test(\"^PN\")), (.phone_number | test(\"^[+]1\"))] | join(\",\")")" "$SID,in-use,true,true"'
+walked= pages=0
+while [ $pages -lt 10 ]; do
+	pages=$((pages + 1))
+	walked="$walked $(j '.incoming_phone_numbers[].sid')"
+	nextp=$(j .next_page_uri)
+	[ "$nextp" != null ] || break
+	req GET "$base$nextp" -u "$SID:$TOKEN"
+	st 200 || break
+done
+check "PageSize=1 walks every owned number once through next_page_uri" \
+	eval 'is "$(echo $walked | tr " " "\n" | sort | tr "\n" " " | sed "s/ $//")" "$owned" && is "$pages" "$(echo $owned | wc -w)" && is "$(j .page)" $((pages - 1)) && is "$(j .start)" $((pages - 1))'
+check "released number not listed" eval '! echo "$walked" | grep -q "$gone" && [ "$(echo $owned | wc -w)" -ge 2 ]'
+twilio GET /IncomingPhoneNumbers.json -G --data-urlencode PageSize=1 --data-urlencode Page=1
+check "Page=1 without a token: the second number, previous_page_uri set" \
+	eval 'st 200 && is "$(j ".incoming_phone_numbers[0].sid")" "$(echo $walked | cut -d" " -f2)" && is "$(j .previous_page_uri)" "/2010-04-01/Accounts/$SID/IncomingPhoneNumbers.json?PageSize=1&Page=0"'
+twilio GET /IncomingPhoneNumbers.json -G --data-urlencode PageSize=0
+check "PageSize=0 -> 400 20001" eval 'st 400 && is "$(j .code)" 20001'
 ctl POST /numbers/taken --data "{\"phone_number\":\"$next\"}"
 twilio POST /IncomingPhoneNumbers.json --data-urlencode "PhoneNumber=$next"
 check "number taken by someone else -> 21422" eval 'st 400 && is "$(j .code)" 21422'
@@ -322,10 +394,13 @@ ctl DELETE /faults
 stripe GET "/v1/invoices/$inv"
 check "count -1 until DELETE /_sandbox/faults" eval '[ $s1 = 500 ] && [ $s2 = 500 ] && st 200'
 fault '{"op":"customer_get","fault":"500","count":3}'
+pids=
 for i in $(seq 1 12); do
-	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $KEY" "$base/v1/customers/$cus" &
-done >"$tmp/codes"
-wait
+	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $KEY" "$base/v1/customers/$cus" >"$tmp/code.$i" &
+	pids="$pids $!"
+done
+wait $pids # not a bare wait: lighttpd is a child too
+cat "$tmp"/code.* >"$tmp/codes"
 check "concurrent requests consume a count-3 fault exactly 3 times" \
 	eval 'is "$(grep -c 500 "$tmp/codes")" 3 && is "$(grep -c 200 "$tmp/codes")" 9'
 ctl POST /faults --data '{"op":"nope","fault":"500"}'
@@ -346,7 +421,7 @@ check "timeout_after + retry with key: one effective create" \
 # --- ledger and reset ---------------------------------------------------------
 ctl GET /ledger
 check "ledger: numbers, taken, invoices" \
-	eval 'is "$(j "[.numbers[] | select(.status == \"released\")] | length")" 1 && is "$(j ".taken[0]")" "$next" && is "$(j "[.invoices[] | select(.paid)] | length")" 1 && is "$(j ".customers | length")" "$(j .effects.customer_create)"'
+	eval 'is "$(j "[.numbers[] | select(.status == \"released\")] | length")" 2 && is "$(j ".taken[0]")" "$next" && is "$(j "[.invoices[] | select(.paid)] | length")" 1 && is "$(j ".customers | length")" "$(j .effects.customer_create)"'
 check "ledger: subscriptions carry status and metadata" \
 	eval 'is "$(j ".subscriptions[] | select(.id == \"$sub\") | [.status, .metadata.purchase_id, .cancel_at_period_end] | join(\",\")")" "active,p1,true"'
 ctl POST /reset -d ""
