@@ -109,6 +109,8 @@ outcome_err(const char *outcome)
 		return PURCHASE_ENOT_AVAILABLE;
 	if (strcmp(outcome, "declined") == 0)
 		return PURCHASE_EDECLINED;
+	if (strcmp(outcome, "no_payment_method") == 0)
+		return PURCHASE_ENO_PAYMENT_METHOD;
 	return PURCHASE_EPROVIDER;
 }
 
@@ -128,6 +130,29 @@ number_of(const struct pur_purchase *p, struct purchase_number *n)
 
 /* --- forward steps ---------------------------------------------------- */
 
+/* The customer's default payment method into p->payment_method: OK, GONE
+ * when there is none (or no such customer), else why it is not known. */
+static enum pur_call
+payment_method(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_call_info info;
+	enum pur_call rc = PUR_CALL_UNKNOWN;
+	char pm[PUR_STRIPE_ID];
+	int i;
+
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		rc = pur_stripe_customer_get(&ctx->stripe, p->stripe_customer, pm, &info);
+		log_call(ctx, p, "stripe customer", rc, &info);
+		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
+			break;
+	}
+	if (rc == PUR_CALL_OK && pm[0] == '\0')
+		rc = PUR_CALL_GONE;
+	if (rc == PUR_CALL_OK)
+		snprintf(p->payment_method, sizeof(p->payment_method), "%s", pm);
+	return rc;
+}
+
 /* pending -> subscribed: POST /v1/subscriptions (incomplete, no charge). The
  * Idempotency-Key makes a repeat return the first subscription. */
 static enum step
@@ -138,6 +163,16 @@ subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
 	enum pur_call rc = PUR_CALL_UNKNOWN;
 	int i;
 
+	/* Resumed before the payment method was recorded: look it up. */
+	if (p->payment_method[0] == '\0') {
+		rc = payment_method(ctx, p);
+		if (rc == PUR_CALL_GONE) {
+			snprintf(p->outcome, sizeof(p->outcome), "no_payment_method");
+			return STEP_REFUSED;
+		}
+		if (rc != PUR_CALL_OK)
+			return rc == PUR_CALL_REJECTED ? STEP_REFUSED : STEP_UNKNOWN;
+	}
 	for (i = 0; i < MAX_ATTEMPTS; i++) {
 		rc = pur_stripe_subscription_create(&ctx->stripe, p->id, p->stripe_customer,
 		    p->stripe_price_id, p->payment_method, &sub, &info);
@@ -284,7 +319,8 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 	enum pur_call rc;
 	char sid[PUR_TWILIO_SID];
 
-	if (p->number_sid[0] == '\0') {
+	/* A buy is only ever tried once a subscription is recorded. */
+	if (p->number_sid[0] == '\0' && p->subscription_id[0] != '\0') {
 		/* The buy's outcome was never learnt: is the number ours? */
 		rc = pur_twilio_find(&ctx->twilio, p->phone_number, sid, &info);
 		log_call(ctx, p, "twilio find", rc, &info);
@@ -300,7 +336,7 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 			return STEP_UNKNOWN;
 		CRASH_POINT("after_release");
 	}
-	if (p->subscription_id[0] == '\0') {
+	if (p->subscription_id[0] == '\0' && p->payment_method[0] != '\0') {
 		/* Created, maybe, with a reply that was lost: the same
 		 * Idempotency-Key returns it (or makes it, incomplete and never
 		 * charged), and then it is canceled. */
@@ -367,8 +403,13 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			return PURCHASE_OK;
 		} else if (strcmp(p->state, "compensating") == 0) {
 			if (compensate(ctx, p) != STEP_DONE) {
+				/* The undo waits for recovery; the client's answer was
+				 * decided (and stored) already when there is one. */
 				(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL);
-				purchase_reply_free(reply);
+				purchase_log(ctx, "purchase=%" PRId64 " compensation left for recovery",
+				    p->id);
+				if (reply->body != NULL)
+					return PURCHASE_OK;
 				return pur_error_set(d, PURCHASE_EPROVIDER,
 				    "purchase %" PRId64 " compensation pending", p->id);
 			}
@@ -509,15 +550,14 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	struct pur_offer_row offer;
 	struct pur_purchase p;
 	struct pur_idem idem;
-	struct pur_call_info info;
 	json_object *req = NULL;
 	const char *phone;
-	char e164[PUR_E164_MAX], hash[65], pm[PUR_STRIPE_ID];
+	char e164[PUR_E164_MAX], hash[65];
 	enum purchase_err err;
 	enum pur_call rc = PUR_CALL_RETRY;
 	int64_t now = pur_now();
 	long recent;
-	int used, i;
+	int used;
 
 	memset(reply, 0, sizeof(*reply));
 	memset(&idem, 0, sizeof(idem));
@@ -552,7 +592,8 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 			goto out;
 	}
 
-	/* 1. Check, in DESIGN order; no writes. */
+	/* 1. Check, in DESIGN order, what our own database knows; no writes,
+	 * no provider calls. */
 	if (ctx->cfg->purchase_rate_per_minute > 0) {
 		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent)) !=
 		    PURCHASE_OK)
@@ -574,23 +615,6 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		err = err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
 		goto out;
 	}
-	for (i = 0; i < MAX_ATTEMPTS; i++) {
-		rc = pur_stripe_customer_get(&ctx->stripe, acct.stripe_customer, pm, &info);
-		purchase_log(ctx, "stripe customer: %s status=%ld code=%s ms=%ld", pur_call_name(rc),
-		    info.status, info.code[0] ? info.code : "-", info.elapsed_ms);
-		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
-			break;
-	}
-	if (rc == PUR_CALL_GONE || (rc == PUR_CALL_OK && pm[0] == '\0')) {
-		err = PURCHASE_ENO_PAYMENT_METHOD;
-		goto out;
-	}
-	if (rc != PUR_CALL_OK) {
-		err = pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
-		    pur_call_name(rc));
-		goto out;
-	}
-
 	/* 2. Claim: the database decides who gets the number. */
 	memset(&p, 0, sizeof(p));
 	p.account_id = account_id;
@@ -601,7 +625,6 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	memcpy(p.stripe_price_id, offer.stripe_price_id, sizeof(p.stripe_price_id));
 	p.sms_capable = offer.sms_capable;
 	memcpy(p.stripe_customer, acct.stripe_customer, sizeof(p.stripe_customer));
-	snprintf(p.payment_method, sizeof(p.payment_method), "%s", pm);
 	p.lease_until = lease_end(ctx);
 	err = pur_store_claim(ctx->store, &p, idem_key, hash, now, &idem);
 	if (err == PURCHASE_EIDEM_BUSY) {
@@ -613,6 +636,25 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		goto out;
 	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p.id, e164,
 	    account_id);
+
+	/* The last check, after the claim so that the loser of a race (and a
+	 * request that meets a locked database) never calls a provider: the
+	 * customer's default payment method. Nothing has happened at any
+	 * provider yet, so a refusal here abandons the claim and forgets the
+	 * key -- a retry after adding a card is judged afresh. */
+	if ((rc = payment_method(ctx, &p)) != PUR_CALL_OK) {
+		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
+		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
+		        pur_call_name(rc));
+		snprintf(p.outcome, sizeof(p.outcome), "%s",
+		    err == PURCHASE_ENO_PAYMENT_METHOD ? "no_payment_method" : "provider");
+		if (pur_store_purchase_abandon(ctx->store, &p, pur_now()) != PURCHASE_OK)
+			purchase_log(ctx, "purchase=%" PRId64 " could not be abandoned; recovery will",
+			    p.id);
+		goto out;
+	}
+	if ((err = save(ctx, &p)) != PURCHASE_OK)
+		goto out;
 	CRASH_POINT("after_claim");
 
 	/* 3-6. Subscribe, provision, pay, finish (or compensate). */

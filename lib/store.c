@@ -54,6 +54,7 @@ enum stmt {
 	S_NUMBER_INSERT,
 	S_PURCHASE_KEY,
 	S_NUMBERS_LIVE_ALL,
+	S_IDEM_DELETE,
 	S_PURCHASES_UNFINISHED,
 	S__MAX
 };
@@ -116,7 +117,7 @@ static const char *const sql[S__MAX] = {
 	    "UPDATE purchases SET state = ?3, outcome = nullif(?4, ''), "
 	    "subscription_id = nullif(?5, ''), invoice_id = nullif(?6, ''), "
 	    "number_sid = nullif(?7, ''), period_end = nullif(?8, 0), lease_until = ?9, "
-	    "updated_at = ?10 WHERE id = ?1 AND lease_token = ?2",
+	    "updated_at = ?10, payment_method = ?11 WHERE id = ?1 AND lease_token = ?2",
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2 "
 	    "WHERE id = ?1 AND state IN ('pending', 'subscribed', 'provisioned', 'paid', "
@@ -130,6 +131,7 @@ static const char *const sql[S__MAX] = {
 	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
 	    "nullif(?10, 0), ?11, ?11)",
 	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
+	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
 	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
 	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
@@ -897,6 +899,7 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 	sqlite3_bind_int64(st, 8, p->period_end);
 	sqlite3_bind_int64(st, 9, lease_until);
 	sqlite3_bind_int64(st, 10, now);
+	bind_text(st, 11, p->payment_method);
 	rc = sqlite3_step(st);
 	done(st);
 	if (rc != SQLITE_DONE)
@@ -1091,4 +1094,31 @@ pur_store_unfinished_each(struct pur_store *s,
 			break;
 	done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t now)
+{
+	sqlite3_stmt *del = get(s, S_IDEM_DELETE);
+	enum purchase_err err;
+	int rc;
+
+	if (del == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin(s)) != PURCHASE_OK)
+		return err;
+	snprintf(p->state, sizeof(p->state), "failed");
+	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
+		goto out;
+	sqlite3_bind_int64(del, 1, p->id);
+	rc = sqlite3_step(del);
+	done(del);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	return commit(s);
+out:
+	rollback(s);
+	return err;
 }

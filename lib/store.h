@@ -166,6 +166,12 @@ enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, in
 enum purchase_err pur_store_purchase_key(struct pur_store *s, int64_t purchase_id,
     char key[256]);
 
+/* Ends a purchase that never reached a provider (state failed, fenced by
+ * its token) and forgets its Idempotency-Key, so that a retry with the key
+ * is judged afresh (e.g. once a payment method was added). */
+enum purchase_err pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p,
+    int64_t now);
+
 /* Calls fn for every unreleased number (stops when fn returns non-zero). */
 enum purchase_err pur_store_numbers_each(struct pur_store *s,
     int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,

@@ -101,7 +101,7 @@ is "$H_STATUS $H_BODY" "400 $NOT_AVAIL" "400 not available: the carrier says it 
 is "$(sub_of "$n4" | jq -r '.[0].status')" canceled "carrier refusal: subscription canceled"
 is "$(paid_invoices_of "$n4")" 0 "carrier refusal: nothing paid"
 is "$(owned "$n4")" 0 "carrier refusal: no number owned"
-is "$(h_sql "select state || ' ' || outcome from purchases where phone_number='$n4'")" \
+is "$(h_sql "select state || ' ' || outcome from purchases where phone_number='$n4' order by id desc limit 1")" \
 	"failed not_available" "carrier refusal: purchase failed"
 
 # --- 402 ------------------------------------------------------------------------
@@ -110,7 +110,10 @@ before=$(h_ledger | jq '.subscriptions | length')
 h_buy "$N_KEY" "$n5"
 is "$H_STATUS $H_BODY" "402 $NO_PM" "402 no payment method"
 is "$(h_ledger | jq '.subscriptions | length')" "$before" "402 no payment method: no subscription"
-is "$(h_sql "select count(*) from purchases where phone_number='$n5'")" 0 "402 no payment method: nothing claimed"
+is "$(h_sql "select count(*) from purchases where phone_number='$n5' and state <> 'failed'")" 0 \
+	"402 no payment method: nothing left claimed"
+is "$(h_sql "select count(*) from idempotency i join purchases p on p.id = i.purchase_id where p.phone_number='$n5'")" \
+	0 "402 no payment method: no key remembered"
 
 n6=$(offer "$D_KEY" 0)
 h_buy "$D_KEY" "$n6"
@@ -120,7 +123,7 @@ is "$(paid_invoices_of "$n6")" 0 "decline: nothing paid"
 is "$(owned "$n6")" 0 "decline: the number was released at the carrier"
 is "$(h_ledger | jq --arg n "$n6" '[.numbers[] | select(.phone_number == $n and .status == "released")] | length')" \
 	1 "decline: the ledger shows the release"
-is "$(h_sql "select state || ' ' || outcome from purchases where phone_number='$n6'")" \
+is "$(h_sql "select state || ' ' || outcome from purchases where phone_number='$n6' order by id desc limit 1")" \
 	"failed declined" "decline: purchase failed"
 h_search "$A_KEY" "limit=50"
 ok "$(echo "$H_BODY" | jq -e --arg n "$n6" '[.data[].phone_number] | index($n) != null' >/dev/null; echo $?)" \
@@ -183,7 +186,7 @@ is "$H_STATUS $H_BODY" "500 $PROVIDER" "500: billing failure"
 curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
 "$PURCHASECTL" recover 2>/dev/null
 is "$?" 0 "recover finishes the interrupted purchase"
-is "$(h_sql "select state from purchases where phone_number='$n7'")" failed "500: purchase failed after recovery"
+is "$(h_sql "select state from purchases where phone_number='$n7' order by id desc limit 1")" failed "500: purchase failed after recovery"
 is "$(paid_invoices_of "$n7")" 0 "500: nothing paid"
 is "$(owned "$n7")" 0 "500: no number owned"
 h_buy "$A_KEY" "$n7"
@@ -194,9 +197,11 @@ n8=$(offer "$A_KEY" 3)
 (echo "BEGIN IMMEDIATE;"; sleep 2; echo "COMMIT;") | sqlite3 "$H_DIR/purchase.db" &
 lock=$!
 sleep 0.3
+before=$(calls)
 h_buy "$A_KEY" "$n8"
 is "$H_STATUS" 503 "503: database locked past busy_timeout"
 is "$(h_header Retry-After)" 1 "503: Retry-After"
+is "$(calls)" "$before" "503: no provider call"
 wait $lock
 h_buy "$A_KEY" "$n8"
 is "$H_STATUS" 201 "after the lock is gone the purchase goes through"
