@@ -516,6 +516,23 @@ take_and_drive(struct purchase_ctx *ctx, int64_t id, enum mode mode,
 	return drive(ctx, &p, mode, reply, d);
 }
 
+/* A replayed answer whose purchase is still being undone (its worker died
+ * mid-compensation): finish the undo now rather than wait for the timer.
+ * Costs one read when there is nothing to do. */
+static void
+finish_undo(struct purchase_ctx *ctx, int64_t id)
+{
+	struct purchase_detail d;
+	struct purchase_reply r = {0, NULL, 0};
+	struct pur_purchase p;
+
+	if (pur_store_purchase_get(ctx->store, id, &p) != PURCHASE_OK ||
+	    strcmp(p.state, "compensating") != 0 || p.lease_until > pur_now())
+		return;
+	(void)take_and_drive(ctx, id, BACKWARD, &r, &d);
+	purchase_reply_free(&r);
+}
+
 /*
  * A request whose Idempotency-Key is already recorded: another request
  * (422), the stored reply (replayed byte for byte), or a purchase still
@@ -530,8 +547,10 @@ answer_known_key(struct purchase_ctx *ctx, int64_t account_id, const char *key,
 
 	if (strcmp(idem->request_hash, hash) != 0)
 		return PURCHASE_EIDEM_MISMATCH;
-	if (idem->status != 0)
+	if (idem->status != 0) {
+		finish_undo(ctx, idem->purchase_id);
 		return copy_reply(idem, reply);
+	}
 	err = take_and_drive(ctx, idem->purchase_id, FORWARD, reply, d);
 	if (err != PURCHASE_ENOT_FOUND)
 		return err == PURCHASE_ELEASE ? PURCHASE_EIDEM_BUSY : err;
