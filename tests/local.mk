@@ -57,11 +57,11 @@ tests_test_status_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 AM_TESTS_ENVIRONMENT += abs_top_srcdir='$(abs_top_srcdir)'; export abs_top_srcdir;
 INTEGRATION_TESTS = \
 	tests/sandbox-basic.sh \
-	tests/purchase-table.sh
+	tests/purchase-table.sh \
+	tests/search.sh \
+	tests/idempotency.sh \
+	tests/race.sh \
+	tests/crash.sh \
+	tests/faults.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c
-
-# Integration tests of the search, Idempotency-Key and concurrent-buyer
-# contracts (DESIGN §2.1, §2.2, §3).
-TESTS += tests/search.sh tests/idempotency.sh tests/race.sh
-EXTRA_DIST += tests/search.sh tests/idempotency.sh tests/race.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/hook.h tests/tap.h

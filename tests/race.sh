@@ -5,9 +5,11 @@
 # processes. Exactly one 201, nineteen 400 "already in use", no 5xx; the
 # sandbox's ledger shows one subscription, one paid invoice and one owned
 # number for it, each effect once; our database has one number and one
-# live purchase. Three rounds, three numbers, each round checked; in the
-# later two a delayed customer lookup lets several buyers past the in-use
-# pre-check so that the database's claim has to decide.
+# live purchase; only the winner made any provider call (the claim comes
+# first). RACE_ROUNDS rounds (default 8) of RACE_PER_ACCOUNT x 2 buyers
+# (default 50), each round on a new number and checked. Then a same-key
+# storm: 20 parallel identical requests with one Idempotency-Key make one
+# purchase; every finished reply is the same bytes, the others 409.
 
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${abs_top_builddir:=$(pwd)}"
@@ -17,12 +19,11 @@ for tool in curl jq sqlite3; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "1..0 # SKIP $tool not installed"; exit 0; }
 done
 
-ROUNDS=3
-PER_ACCOUNT=10
-plan $((ROUNDS * 15 + ROUNDS - 1))
+ROUNDS=${RACE_ROUNDS:-8}
+PER_ACCOUNT=${RACE_PER_ACCOUNT:-25}
 
 E_IN_USE='{"error":"This phone number is already in use.","code":"number_in_use"}'
-AREAS=(512 213 206)
+AREAS=(512 213 206 415 212 312 617 305)
 
 # fire NAME KEY NUMBER -- one purchase, started when $H_DIR/go.$round
 # appears; reply in $H_DIR/NAME.status and $H_DIR/NAME.body.
@@ -43,7 +44,7 @@ read -r acct_b key_b < <(h_account pm_card_visa)
 [ -n "${key_a:-}" ] && [ -n "${key_b:-}" ] || { echo "Bail out! no accounts"; exit 1; }
 
 for round in $(seq 1 $ROUNDS); do
-	area=${AREAS[$((round - 1))]}
+	area=${AREAS[$(((round - 1) % ${#AREAS[@]}))]}
 	h_search "$key_a" "area_code=$area&limit=1"
 	num_a=$(printf '%s' "$H_BODY" | jq -r '.data[0].phone_number // empty')
 	h_search "$key_b" "area_code=$area&limit=1"
@@ -79,7 +80,7 @@ for round in $(seq 1 $ROUNDS); do
 			diag "round $round: ${name##*/}: $st $body"
 		fi
 	done
-	is "$((n201 + nin_use + other))" $((2 * PER_ACCOUNT)) "round $round: 20 replies"
+	is "$((n201 + nin_use + other))" $((2 * PER_ACCOUNT)) "round $round: $((2 * PER_ACCOUNT)) replies"
 	is "$n201" 1 "round $round: exactly one 201"
 	is "$nin_use" $((2 * PER_ACCOUNT - 1)) "round $round: every other reply is 400 already in use"
 	is "$n5xx" 0 "round $round: no 5xx"
@@ -121,4 +122,47 @@ for round in $(seq 1 $ROUNDS); do
 		"round $round: the number row is the winner's, with the 201's id and the subscription"
 done
 
+# --- Same-key storm ----------------------------------------------------------
+E_BUSY='{"error":"A request with this Idempotency-Key is still in progress.","code":"idempotency_key_in_progress"}'
+h_search "$key_a" "area_code=415&limit=1"
+num=$(printf '%s' "$H_BODY" | jq -r '.data[0].phone_number')
+round=storm
+h_fault invoice_pay delay 1 1500
+pids=()
+for i in $(seq 1 20); do
+	(
+		while [ ! -e "$H_DIR/go.storm" ]; do sleep 0.01; done
+		[ "$i" -gt 1 ] && sleep "0.$((i * 4))"
+		curl -s -m 60 -o "$H_DIR/storm$i.body" -w '%{http_code}' -X POST \
+			-H "Authorization: Bearer $key_a" -H 'Content-Type: application/json' \
+			-H 'Idempotency-Key: storm-1' --data-binary "{\"phone_number\":\"$num\"}" \
+			"$BASE/api/user/phone-numbers/purchase" >"$H_DIR/storm$i.status"
+	) &
+	pids+=($!)
+done
+touch "$H_DIR/go.storm"
+wait "${pids[@]}"
+n201=0 n409=0 other=0 first=
+for i in $(seq 1 20); do
+	st=$(cat "$H_DIR/storm$i.status")
+	body=$(cat "$H_DIR/storm$i.body")
+	case $st in
+	201)
+		n201=$((n201 + 1))
+		[ -z "$first" ] && first=$body
+		[ "$body" = "$first" ] || other=$((other + 1))
+		;;
+	409) [ "$body" = "$E_BUSY" ] && n409=$((n409 + 1)) || other=$((other + 1)) ;;
+	*) other=$((other + 1)); diag "storm $i: $st $body" ;;
+	esac
+done
+is "$(h_sql "select count(*) from purchases where phone_number='$num'")" 1 "storm: one purchase"
+ok "$([ "$n201" -ge 1 ] && [ "$n409" -ge 1 ]; echo $?)" "storm: finished replies ($n201) and 409s ($n409)"
+is "$other" 0 "storm: every 201 the same bytes, every 409 the table's body"
+h_req POST /api/user/phone-numbers/purchase "$key_a" "{\"phone_number\":\"$num\"}" -H 'Idempotency-Key: storm-1'
+is "$H_STATUS $H_BODY" "201 $first" "storm: a later replay is the same 201"
+is "$(h_ledger | jq --arg n "$num" '[.numbers[] | select(.phone_number == $n)] | length')" 1 \
+	"storm: bought once"
+
+plan "$H_TESTNO"
 h_done
