@@ -98,7 +98,7 @@ log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *wha
 static enum purchase_err
 save(struct purchase_ctx *ctx, const struct pur_purchase *p)
 {
-	return pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx), NULL);
+	return pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx), NULL, 0);
 }
 
 /* The outcome a failed purchase answers with. */
@@ -405,7 +405,7 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			if (compensate(ctx, p) != STEP_DONE) {
 				/* The undo waits for recovery; the client's answer was
 				 * decided (and stored) already when there is one. */
-				(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL);
+				(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
 				purchase_log(ctx, "purchase=%" PRId64 " compensation left for recovery",
 				    p->id);
 				if (reply->body != NULL)
@@ -442,7 +442,7 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			if ((err = purchase_render(outcome_err(p->outcome), NULL, reply)) != PURCHASE_OK)
 				return err;
 			if ((err = pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx),
-			         reply)) != PURCHASE_OK) {
+			         reply, 1)) != PURCHASE_OK) {
 				purchase_reply_free(reply);
 				return err;
 			}
@@ -451,7 +451,7 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 		case STEP_UNKNOWN:
 			/* Leave it, the lease given up so that recovery or the
 			 * client's retry can take it at once. */
-			(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL);
+			(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
 			return pur_error_set(d, PURCHASE_EPROVIDER,
 			    "purchase %" PRId64 " left in state %s for recovery", p->id, p->state);
 		}
@@ -672,7 +672,11 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 			    p.id);
 		goto out;
 	}
-	if ((err = save(ctx, &p)) != PURCHASE_OK)
+	/* Durable (fsync) before the first call that changes anything at a
+	 * provider: the Idempotency-Keys sent there name this purchase's id,
+	 * which must never be handed out again. */
+	if ((err = pur_store_purchase_save(ctx->store, &p, pur_now(), lease_end(ctx), NULL, 1)) !=
+	    PURCHASE_OK)
 		goto out;
 	CRASH_POINT("after_claim");
 

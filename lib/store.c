@@ -55,6 +55,8 @@ enum stmt {
 	S_PURCHASE_KEY,
 	S_NUMBERS_LIVE_ALL,
 	S_IDEM_DELETE,
+	S_SYNC_FULL,
+	S_SYNC_NORMAL,
 	S_PURCHASES_UNFINISHED,
 	S__MAX
 };
@@ -91,7 +93,7 @@ static const char *const sql[S__MAX] = {
 	                  "LIMIT 100)",
 	[S_OFFER_GET] = "SELECT country_code, type, price_cents, stripe_price_id, sms_capable, "
 	                "expires_at FROM offers WHERE account_id = ?1 AND phone_number = ?2 "
-	                "AND expires_at > ?3",
+	                "AND expires_at >= ?3",
 	[S_PURCHASE_COUNT] = "SELECT count(*) FROM purchases "
 	                     "WHERE account_id = ?1 AND created_at >= ?2",
 	[S_NUMBER_LIVE] = "SELECT 1 FROM numbers WHERE phone_number = ?1 AND status <> 'released'",
@@ -132,6 +134,8 @@ static const char *const sql[S__MAX] = {
 	    "nullif(?10, 0), ?11, ?11)",
 	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
+	[S_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	[S_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
 	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
@@ -142,6 +146,7 @@ static const char *const sql[S__MAX] = {
 struct pur_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__MAX];
+	int sync_full;          /* the connection's synchronous setting */
 	long busy_timeout_ms;
 	struct timespec busy_start;
 };
@@ -227,10 +232,36 @@ run(struct pur_store *s, enum stmt id)
 	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
 
+/*
+ * Durability per transaction (WAL mode). synchronous=FULL fsyncs the WAL at
+ * COMMIT: used where the promise of DESIGN §3 needs it -- a row a provider
+ * call is about to depend on, and every answer a client is given (the
+ * decision and its stored reply). synchronous=NORMAL commits survive a
+ * process crash but not a power loss; it is used for the intermediate
+ * states, which recovery can rebuild from the providers (Stripe returns the
+ * same subscription or payment for the same Idempotency-Key; Twilio is
+ * looked up before buying again). The next FULL commit makes them durable
+ * too (the WAL is synced as a whole).
+ */
+enum sync { NORMAL, FULL };
+
+static enum purchase_err
+begin_sync(struct pur_store *s, enum sync want)
+{
+	enum purchase_err err;
+
+	if ((want == FULL) != s->sync_full) {
+		if ((err = run(s, want == FULL ? S_SYNC_FULL : S_SYNC_NORMAL)) != PURCHASE_OK)
+			return err;
+		s->sync_full = want == FULL;
+	}
+	return run(s, S_BEGIN);
+}
+
 static enum purchase_err
 begin(struct pur_store *s)
 {
-	return run(s, S_BEGIN);
+	return begin_sync(s, FULL);
 }
 
 static enum purchase_err
@@ -294,9 +325,14 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 		pur_store_close(s);
 		return err == PURCHASE_OK ? PURCHASE_EDB : err;
 	}
+	s->sync_full = 1;
 	/* The busy handler goes in before anything that may wait on a lock. */
 	sqlite3_busy_handler(s->db, on_busy, s);
 	sqlite3_extended_result_codes(s->db, 1);
+	/* The last connection to close would checkpoint the WAL (two more
+	 * fsyncs): every plain-CGI request would pay it. Checkpoints happen at
+	 * commit time instead (wal_autocheckpoint). */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
 		if (sqlite3_prepare_v2(s->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
 			rc = sqlite3_errcode(s->db);
@@ -607,7 +643,8 @@ pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_o
 
 	if (put == NULL || bump == NULL || prune == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	if ((err = begin(s)) != PURCHASE_OK)
+	/* An offer lost to a power cut costs the client one more search. */
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(put, 1, account_id);
@@ -773,7 +810,9 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 
 	if (ins == NULL || iins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	if ((err = begin(s)) != PURCHASE_OK)
+	/* Made durable by the next save, the FULL one before the first call
+	 * that changes anything at a provider. */
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	/* Under the write lock: a record of the key wins over everything (a
 	 * concurrent twin of this request), then a live number. */
@@ -929,11 +968,11 @@ save_reply(struct pur_store *s, int64_t purchase_id, const struct purchase_reply
 
 enum purchase_err
 pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p, int64_t now,
-    int64_t lease_until, const struct purchase_reply *reply)
+    int64_t lease_until, const struct purchase_reply *reply, int durable)
 {
 	enum purchase_err err;
 
-	if ((err = begin(s)) != PURCHASE_OK)
+	if ((err = begin_sync(s, durable || reply != NULL ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	if ((err = save(s, p, now, lease_until)) != PURCHASE_OK ||
 	    (err = save_reply(s, p->id, reply)) != PURCHASE_OK) {
@@ -953,7 +992,7 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	if ((err = begin(s)) != PURCHASE_OK)
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
@@ -991,7 +1030,10 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 
 	if (nins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	if ((err = begin(s)) != PURCHASE_OK)
+	/* A delivered number (and its 201) is durable before it is answered;
+	 * the end of a compensation, whose answer was stored durably when it
+	 * was decided, is not worth an fsync. */
+	if ((err = begin_sync(s, num != NULL || reply != NULL ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	snprintf(p->state, sizeof(p->state), "%s", num != NULL ? "complete" : "failed");
 	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
@@ -1105,7 +1147,7 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 
 	if (del == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	if ((err = begin(s)) != PURCHASE_OK)
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	snprintf(p->state, sizeof(p->state), "failed");
 	if ((err = save(s, p, now, 0)) != PURCHASE_OK)

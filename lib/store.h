@@ -140,9 +140,11 @@ enum purchase_err pur_store_purchase_get(struct pur_store *s, int64_t id,
 /* Writes p's state and provider ids, extends its lease to lease_until,
  * provided p->lease_token still holds the lease (else ELEASE: someone
  * newer took over; the caller must stop); in the same transaction, stores
- * reply (when not NULL) on the purchase's idempotency record. */
+ * reply (when not NULL) on the purchase's idempotency record. The commit is
+ * fsynced (synchronous=FULL) when durable is set or a reply is stored; else
+ * it survives a crash of the process but maybe not of the machine. */
 enum purchase_err pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p,
-    int64_t now, int64_t lease_until, const struct purchase_reply *reply);
+    int64_t now, int64_t lease_until, const struct purchase_reply *reply, int durable);
 
 /* Takes the lease of purchase id if it is unfinished and its lease has
  * expired (or force is set and it is unfinished): bumps the token, sets

@@ -190,13 +190,13 @@ H_DIR0=$H_DIR
 trap 'H_DIR=$H_DIR0; h_cleanup' EXIT
 H_DIR=$H_DIR0/ttl2
 mkdir -p "$H_DIR"
-H_OFFER_TTL=2 h_start 2 || { echo "Bail out! second stack did not start"; exit 1; }
+H_OFFER_TTL=3 h_start 2 || { echo "Bail out! second stack did not start"; exit 1; }
 read -r acct3 key3 < <(h_account pm_card_visa)
-search_ok "TTL 2 search" "$key3" "area_code=312&limit=3"
+search_ok "TTL 3 search" "$key3" "area_code=312&limit=3"
 num=$(jqb '.data[1].phone_number')
-is "$(h_sql "select expires_at - $(date +%s) between 0 and 2 from offers
-	where account_id=$acct3 and phone_number='$num'")" 1 "offer_ttl_seconds=2 honoured"
-sleep 3
+is "$(h_sql "select expires_at - $(date +%s) between 0 and 3 from offers
+	where account_id=$acct3 and phone_number='$num'")" 1 "offer_ttl_seconds=3 honoured"
+sleep 4
 subs_before=$(h_ledger | jq -c '.calls.subscription_create // 0')
 h_buy "$key3" "$num"
 is "$H_STATUS $H_BODY" "400 $E_NOT_AVAILABLE" "expired offer: 400 not available"

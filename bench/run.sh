@@ -1,0 +1,646 @@
+#!/bin/bash
+# run.sh -- the benchmark (issue #4): how fast and how lean the service is,
+# against the ceiling of a do-nothing FastCGI responder measured in the same
+# run on the same machine. One command:
+#
+#   ./bench/run.sh
+#
+# It installs what it needs (scripts/deps.sh, wrk, strace), builds an
+# optimized tree in _build/bench (plain configure: -O2, no sanitizers, no
+# fault injection), starts on free 127.0.0.1 ports one lighttpd serving
+# purchase.fcgi, one serving bench/hello.fcgi (the ceiling) and one serving
+# the provider sandbox, loads them with wrk, prints one table and writes it
+# to bench/RESULTS.md. Every server is stopped by PID on exit, whatever way
+# the script exits. State lives in _build/bench/bench-run/ (wiped each run).
+#
+# Scenarios: hello (the ceiling), health, search, purchase (every request a
+# distinct number a search offered before the run); fsyncs per purchase and
+# per search (strace), the machine's SQLite synchronous=FULL commit rate;
+# plain CGI cost; growth (1,000,000 numbers, purchases and offers in the
+# database); 200 ms provider latency with 4, 16, 64 processes.
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10]      seconds of each wrk run
+#   BENCH_CONNECTIONS [32]   wrk connections; BENCH_THREADS [2] wrk threads
+#   BENCH_PROCS [2]          FastCGI processes of the service and of hello
+#   BENCH_SANDBOX_PROCS [8]  sandbox processes (80 for the latency part)
+#   BENCH_ACCOUNTS [16]      accounts (keys) the load is spread over
+#   BENCH_NUMBERS [25000]    numbers offered before each purchase run
+#   BENCH_GROWTH_ROWS [1000000]  rows of each table in the growth database
+#   BENCH_LATENCY_PROCS ["4 16 64"], BENCH_LATENCY_DURATION [10],
+#   BENCH_LATENCY_MS [200]   the provider-latency scenario
+#   BENCH_CGI_RUNS [200]     plain CGI executions per measurement
+#   BENCH_FSYNC_RUNS [50]    sequential purchases (and searches) under strace
+#   BENCH_SKIP               space-separated parts to skip: growth latency cgi fsync
+#   BENCH_OUT [bench/RESULTS.md]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cmdline="$0${*:+ $*}"
+for v in BENCH_DURATION BENCH_CONNECTIONS BENCH_THREADS BENCH_PROCS BENCH_SANDBOX_PROCS \
+	BENCH_ACCOUNTS BENCH_NUMBERS BENCH_GROWTH_ROWS BENCH_LATENCY_PROCS BENCH_LATENCY_DURATION \
+	BENCH_LATENCY_MS BENCH_CGI_RUNS BENCH_FSYNC_RUNS BENCH_SKIP; do
+	[ -n "${!v+x}" ] && cmdline="$v='${!v}' $cmdline"
+done
+DURATION=${BENCH_DURATION:-10}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+PROCS=${BENCH_PROCS:-2}
+SANDBOX_PROCS=${BENCH_SANDBOX_PROCS:-8}
+ACCOUNTS=${BENCH_ACCOUNTS:-16}
+NUMBERS=${BENCH_NUMBERS:-25000}
+GROWTH_ROWS=${BENCH_GROWTH_ROWS:-1000000}
+LAT_PROCS=${BENCH_LATENCY_PROCS:-4 16 64}
+LAT_DURATION=${BENCH_LATENCY_DURATION:-10}
+LAT_MS=${BENCH_LATENCY_MS:-200}
+CGI_RUNS=${BENCH_CGI_RUNS:-200}
+FSYNC_RUNS=${BENCH_FSYNC_RUNS:-50}
+SKIP=" ${BENCH_SKIP:-} "
+OUT=${BENCH_OUT:-$top/bench/RESULTS.md}
+t_start=$(date +%s)
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+skip() { case "$SKIP" in *" $1 "*) return 0 ;; esac; return 1; }
+
+# --- setup -------------------------------------------------------------------
+
+"$top/scripts/deps.sh"
+need=""
+command -v wrk >/dev/null || need="$need wrk"
+command -v strace >/dev/null || need="$need strace"
+if [ -n "$need" ]; then
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	say "installing:$need"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null ||
+		{ $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null; }
+fi
+say "building _build/bench (-O2, no sanitizers, no fault injection)..."
+"$top/scripts/build.sh" _build/bench
+B=$top/_build/bench
+FCGI=$B/cgi-bin/.libs/purchase.fcgi   # the real binary, not libtool's wrapper
+SANDBOX_FCGI=$B/sandbox/sandbox.fcgi
+CTL=$B/tools/purchasectl
+HELLO=$B/bench/hello.fcgi
+LIBDIR=$B/lib/.libs
+LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+for f in "$FCGI" "$SANDBOX_FCGI" "$HELLO" "$B/bench/commits"; do
+	[ -x "$f" ] || die "missing $f"
+done
+[ -f "$SANDBOX_FCGI" ] && head -c 2 "$SANDBOX_FCGI" | grep -q '#!' &&
+	[ -x "$B/sandbox/.libs/sandbox.fcgi" ] && SANDBOX_FCGI=$B/sandbox/.libs/sandbox.fcgi
+head -c 2 "$CTL" | grep -q '#!' && [ -x "$B/tools/.libs/purchasectl" ] && CTL=$B/tools/.libs/purchasectl
+export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+R=$B/bench-run
+rm -rf "$R"
+mkdir -p "$R/www"
+cc -O2 -o "$R/freeport" "$top/tests/freeport.c"
+LUA=$top/bench/bench.lua
+TICK=$(getconf CLK_TCK)
+
+declare -A SRV_PID   # name -> lighttpd pid
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# serve NAME PORT BIN PROCS ENV-PAIRS... -- lighttpd serving BIN for every
+# path (tests/harness.sh's configuration).
+serve() {
+	local name=$1 port=$2 bin=$3 procs=$4 env="" kv
+	shift 4
+	for kv in "$@"; do env="$env \"${kv%%=*}\" => \"${kv#*=}\","; done
+	mkdir -p "$R/$name"
+	cat >"$R/$name/lighttpd.conf" <<EOF
+server.modules = ("mod_fastcgi")
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$R/www"
+server.errorlog = "$R/$name/error.log"
+server.pid-file = "$R/$name/lighttpd.pid"
+server.max-connections = 1024
+server.max-request-size = 64
+fastcgi.server = ( "/" => ((
+	"bin-path" => "$bin",
+	"socket" => "$R/$name/fcgi.sock",
+	"max-procs" => $procs,
+	"check-local" => "disable",
+	"bin-environment" => ( $env ),
+)))
+EOF
+	"$LIGHTTPD" -D -f "$R/$name/lighttpd.conf" 2>>"$R/$name/error.log" &
+	SRV_PID[$name]=$!
+	PIDS+=($!)
+	for _ in $(seq 1 200); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+		sleep 0.05
+	done
+	sed 's/^/  /' "$R/$name/error.log" >&2
+	die "lighttpd $name did not start"
+}
+
+unserve() {	# unserve NAME -- stops that lighttpd (its FastCGI children follow)
+	local p=${SRV_PID[$1]} c
+	local kids
+	kids=$(children "$p")
+	kill "$p" 2>/dev/null || true
+	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+	for c in $kids; do
+		for _ in $(seq 1 30); do kill -0 "$c" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$c" 2>/dev/null || true
+	done
+}
+
+children() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' | tr '\n' ' '; }
+
+# ticks PID... -- utime+stime of those processes, in clock ticks
+ticks() {
+	local p s=0 f
+	for p in "$@"; do
+		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+		s=$((s + ${f% *} + ${f#* }))
+	done
+	echo "$s"
+}
+
+# rss_max PID... -- largest VmRSS, kB
+rss_max() {
+	local p m=0 v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+	done
+	echo "$m"
+}
+
+# busy -- busy and total jiffies of the whole machine
+busy() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
+
+calc() { awk "BEGIN { printf \"%s\", $* }"; }
+
+# --- servers -------------------------------------------------------------------
+
+SPORT=$("$R/freeport")
+SANDBOX=http://127.0.0.1:$SPORT
+SANDBOX_ENV=("SANDBOX_DB=$R/sandbox.db" "SANDBOX_STRIPE_KEY=sk_test_sandbox"
+	"SANDBOX_TWILIO_SID=AC00000000000000000000000000000000" "SANDBOX_TWILIO_TOKEN=sandbox_token"
+	"LD_LIBRARY_PATH=$LIBDIR")
+serve sandbox "$SPORT" "$SANDBOX_FCGI" "$SANDBOX_PROCS" "${SANDBOX_ENV[@]}"
+sed -n "s/.*VALUES ('[A-Z]*', '[a-z_]*', \([0-9]*\), '\(price_[a-z_]*\)').*/\2 \1/p" \
+	"$top/sql/prices.sql" | while read -r id cents; do
+	curl -sf -H 'Content-Type: application/json' -d "{\"id\":\"$id\",\"unit_amount\":$cents}" \
+		"$SANDBOX/_sandbox/prices" >/dev/null
+done
+
+# write_conf FILE DB
+write_conf() {
+	cat >"$1" <<EOF
+# written by bench/run.sh
+database = $2
+stripe_api_base = $SANDBOX
+stripe_secret_key = sk_test_sandbox
+stripe_webhook_secret = whsec_bench
+twilio_api_base = $SANDBOX
+twilio_account_sid = AC00000000000000000000000000000000
+twilio_auth_token = sandbox_token
+offer_ttl_seconds = 3600
+provider_timeout_ms = 8000
+provider_connect_timeout_ms = 3000
+purchase_rate_per_minute = 0
+search_rate_per_minute = 0
+EOF
+}
+CONF=$R/purchase.conf
+write_conf "$CONF" "$R/purchase.db"
+export PURCHASE_CONFIG=$CONF
+"$CTL" init
+"$CTL" prices load "$top/sql/prices.sql" >/dev/null
+
+say "creating $ACCOUNTS accounts..."
+SK="Authorization: Bearer sk_test_sandbox"
+: >"$R/keys"
+for i in $(seq 1 "$ACCOUNTS"); do
+	cus=$(curl -sf -H "$SK" -d name="bench $i" "$SANDBOX/v1/customers" | jq -r .id)
+	pm=$(curl -sf -H "$SK" -d customer="$cus" "$SANDBOX/v1/payment_methods/pm_card_visa/attach" |
+		jq -r .id)
+	curl -sf -H "$SK" -d "invoice_settings[default_payment_method]=$pm" \
+		"$SANDBOX/v1/customers/$cus" >/dev/null
+	acct=$("$CTL" account create --name "bench $i" --stripe-customer "$cus")
+	"$CTL" key create --account "$acct" >>"$R/keys"
+done
+mapfile -t KEYS <"$R/keys"
+
+PPORT=$("$R/freeport")
+HPORT=$("$R/freeport")
+API=http://127.0.0.1:$PPORT
+# start_service PROCS [CONF]
+start_service() {
+	serve service "$PPORT" "$FCGI" "$1" "PURCHASE_CONFIG=${2:-$CONF}" "LD_LIBRARY_PATH=$LIBDIR"
+	for _ in $(seq 1 100); do
+		[ "$(echo $(children "${SRV_PID[service]}") | wc -w)" -ge "$1" ] && break
+		sleep 0.05
+	done
+}
+start_service "$PROCS"
+serve hello "$HPORT" "$HELLO" "$PROCS"
+[ "$(curl -s "$API/api/health" | jq -r .status)" = ok ] || die "service health check failed"
+
+# --- offering numbers ------------------------------------------------------------
+
+# The sandbox's US local inventory: 8 areas x 25 exchanges x 10,000. A
+# "block" is 100 numbers (AAA XXX SS00-99); searching contains=AAAXXXSS
+# with limit=50 offers its first 50, distinct from every other block's.
+# Blocks are handed out once per run (exchanges in order, so the sandbox's
+# scan stays short).
+AREAS=(415 212 312 213 617 206 512 305)
+NEXT_BLOCK=0
+# offer COUNT FILE [BASE] -- offers COUNT numbers (rounded up to 50) spread
+# over the accounts, writes "KEY NUMBER" lines to FILE (shuffled).
+offer() {
+	local count=$1 file=$2 base=${3:-$API} n=0 b a x ss i=0
+	: >"$R/offer.jobs"
+	while [ $n -lt "$count" ]; do
+		b=$NEXT_BLOCK
+		NEXT_BLOCK=$((NEXT_BLOCK + 1))
+		a=${AREAS[$((b % 8))]}
+		x=$((555 + b / 800))
+		ss=$(printf '%02d' $(((b / 8) % 100)))
+		echo "${KEYS[$((i % ACCOUNTS))]} $a$x$ss" >>"$R/offer.jobs"
+		i=$((i + 1))
+		n=$((n + 50))
+	done
+	# shellcheck disable=SC2016
+	xargs -P 8 -L 1 sh -c 'curl -sf -H "Authorization: Bearer $0" \
+		"$2/api/user/phone-numbers/search?area_code=$(echo $1 | cut -c1-3)&contains=$1&limit=50" |
+		jq -r --arg k "$0" ".data[].phone_number | \"\\(\$k) \\(.)\""' \
+		<"$R/offer.jobs" "$base" >"$file.tmp" 2>/dev/null || true
+	# xargs passes BASE after each line's args: reorder (KEY PREFIX BASE).
+	sort -u "$file.tmp" | shuf >"$file"
+	rm -f "$file.tmp"
+	[ "$(wc -l <"$file")" -ge "$count" ] || say "warning: only $(wc -l <"$file") of $count numbers offered"
+}
+
+# --- measuring -----------------------------------------------------------------------
+
+# load NAME URL CONNS DURATION LUA-ARGS... -- one wrk run; sets, for NAME,
+# R_REQ R_RPS R_P50 R_P99 R_CPU (µs/req service workers) R_RSS (kB max)
+# R_BAD, and shares of CPU.
+declare -A RES
+load() {
+	local name=$1 url=$2 conns=$3 dur=$4 port
+	shift 4
+	local srv=${LOAD_SERVER:-service}
+	local wpids spids lp sp b0 b1 w0 w1 s0 s1 l0 l1 m0 m1 line
+	wpids=$(children "${SRV_PID[$srv]}")
+	spids=$(children "${SRV_PID[sandbox]}")
+	lp="${SRV_PID[$srv]}"
+	sp="${SRV_PID[sandbox]}"
+	w0=$(ticks $wpids); s0=$(ticks $spids $sp); l0=$(ticks $lp); read -r b0 m0 < <(busy)
+	wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout 10s -s "$LUA" "$url" -- "$@" \
+		>"$R/wrk-$name.out" 2>&1 || true
+	w1=$(ticks $wpids); s1=$(ticks $spids $sp); l1=$(ticks $lp); read -r b1 m1 < <(busy)
+	line=$(grep '^BENCH ' "$R/wrk-$name.out") || { cat "$R/wrk-$name.out" >&2; die "wrk $name failed"; }
+	local kv
+	for kv in ${line#BENCH }; do RES[$name.${kv%%=*}]=${kv#*=}; done
+	local req=${RES[$name.requests]}
+	RES[$name.rps]=$(calc "${req} * 1e6 / ${RES[$name.duration_us]}" | xargs printf '%.0f')
+	RES[$name.cpu_us]=$(calc "$req > 0 ? ($w1 - $w0) * 1e6 / $TICK / $req : 0" | xargs printf '%.0f')
+	RES[$name.sandbox_us]=$(calc "$req > 0 ? ($s1 - $s0) * 1e6 / $TICK / $req : 0" | xargs printf '%.0f')
+	RES[$name.lighttpd_us]=$(calc "$req > 0 ? ($l1 - $l0) * 1e6 / $TICK / $req : 0" | xargs printf '%.0f')
+	RES[$name.sandbox_share]=$(calc "($w1-$w0)+($s1-$s0)+($l1-$l0) > 0 ? 100 * ($s1-$s0) / (($w1-$w0)+($s1-$s0)+($l1-$l0)) : 0" | xargs printf '%.0f')
+	RES[$name.busy]=$(calc "$m1 > $m0 ? 100 * ($b1 - $b0) / ($m1 - $m0) : 0" | xargs printf '%.0f')
+	RES[$name.rss]=$(rss_max $(children "${SRV_PID[$srv]}"))
+	RES[$name.procs]=$(echo $wpids | wc -w)
+	[ "$(children "${SRV_PID[$srv]}")" = "$wpids" ] || RES[$name.note]="workers changed during the run"
+	local sample
+	sample=$(sed -n 's/^BENCH_SAMPLE //p' "$R/wrk-$name.out")
+	[ -n "$sample" ] && RES[$name.sample]=$sample
+	say "$(printf '%-16s %7s req/s  p50 %6.2f ms  p99 %7.2f ms  service %5s µs/req  sandbox %5s µs/req  lighttpd %4s µs/req  rss %5s kB  bad %s%s' \
+		"$name" "${RES[$name.rps]}" "$(calc "${RES[$name.p50_us]}/1000")" \
+		"$(calc "${RES[$name.p99_us]}/1000")" "${RES[$name.cpu_us]}" "${RES[$name.sandbox_us]}" \
+		"${RES[$name.lighttpd_us]}" "${RES[$name.rss]}" "${RES[$name.bad]}" \
+		"${sample:+ (e.g. $sample)}")"
+}
+
+SEARCH_PATH="/api/user/phone-numbers/search?limit=20"
+
+# --- the scenarios ---------------------------------------------------------------------
+
+# Warm-up: every worker opens its context on its first request.
+for _ in $(seq 1 $((PROCS * 4))); do
+	curl -s -o /dev/null "$API/api/health"
+	curl -s -o /dev/null "http://127.0.0.1:$HPORT/"
+done
+
+say "hello (the ceiling)..."
+LOAD_SERVER=hello load hello "http://127.0.0.1:$HPORT/api/health" "$CONNS" "$DURATION" get /api/health 200
+say "health..."
+load health "$API/api/health" "$CONNS" "$DURATION" get /api/health 200
+say "search..."
+load search "$API$SEARCH_PATH" "$CONNS" "$DURATION" get "$SEARCH_PATH" 200 "$R/keys"
+say "offering $NUMBERS numbers for the purchase run..."
+offer "$NUMBERS" "$R/numbers"
+say "purchase..."
+load purchase "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers" "$THREADS"
+[ "${RES[purchase.exhausted]}" -gt 0 ] && say "warning: the purchase run ran out of numbers (BENCH_NUMBERS)"
+
+# --- fsyncs per request, and the machine's commit rate ----------------------------------
+
+if ! skip fsync; then
+	say "fsyncs per purchase and per search (strace, $FSYNC_RUNS sequential requests each)..."
+	offer "$FSYNC_RUNS" "$R/numbers-fsync"
+	# fsyncs KIND -- runs FSYNC_RUNS requests of KIND under strace
+	fsyncs() {
+		local kind=$1 args=() p sp ok=0 key num
+		for p in $(children "${SRV_PID[service]}"); do args+=(-p "$p"); done
+		strace -f -c -e trace=fsync,fdatasync,sync_file_range,msync -o "$R/strace-$kind" "${args[@]}" 2>/dev/null &
+		sp=$!
+		sleep 1
+		if [ "$kind" = purchase ]; then
+			while read -r key num; do
+				[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $key" \
+					-H 'Content-Type: application/json' -d "{\"phone_number\":\"$num\"}" \
+					"$API/api/user/phone-numbers/purchase")" = 201 ] && ok=$((ok + 1))
+			done < <(head -n "$FSYNC_RUNS" "$R/numbers-fsync")
+		else
+			for i in $(seq 1 "$FSYNC_RUNS"); do
+				[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${KEYS[$((i % ACCOUNTS))]}" \
+					"$API$SEARCH_PATH")" = 200 ] && ok=$((ok + 1))
+			done
+		fi
+		sleep 0.5
+		kill -INT "$sp" 2>/dev/null || true
+		wait "$sp" 2>/dev/null || true
+		RES[fsync.$kind.ok]=$ok
+		RES[fsync.$kind.calls]=$(awk '$NF ~ /^(fsync|fdatasync|sync_file_range|msync)$/ {s += $4} END {print s + 0}' "$R/strace-$kind")
+		RES[fsync.$kind.per]=$(calc "$ok > 0 ? ${RES[fsync.$kind.calls]} / $ok : 0" | xargs printf '%.2f')
+		say "$kind: ${RES[fsync.$kind.calls]} fsync-family calls over $ok requests = ${RES[fsync.$kind.per]} per request"
+	}
+	fsyncs purchase
+	fsyncs search
+fi
+say "SQLite commit rate on this file system (WAL, synchronous=FULL, then NORMAL)..."
+read -r RES[commit.full] RES[commit.full_us] < <("$B/bench/commits" "$R/commits.db" 1000 FULL)
+read -r RES[commit.normal] RES[commit.normal_us] < <("$B/bench/commits" "$R/commits.db" 5000 NORMAL)
+say "FULL: ${RES[commit.full]} commits/s (${RES[commit.full_us]} µs each); NORMAL: ${RES[commit.normal]} commits/s"
+
+# --- plain CGI ---------------------------------------------------------------------------
+
+if ! skip cgi; then
+	say "plain CGI ($CGI_RUNS executions each)..."
+	# cgi_time METHOD URI BODY [KEY] -- ms per execution of purchase.fcgi as CGI
+	cgi_time() {
+		local method=$1 uri=$2 body=$3 key=${4:-} t0 t1 i st
+		printf '%s' "$body" >"$R/cgi.in"
+		st=$(env -i PATH="$PATH" LD_LIBRARY_PATH="$LIBDIR" PURCHASE_CONFIG="$CONF" \
+			GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
+			REQUEST_URI="$uri" SCRIPT_NAME=/purchase.fcgi CONTENT_TYPE=application/json \
+			CONTENT_LENGTH="${#body}" HTTP_AUTHORIZATION="Bearer $key" \
+			"$FCGI" <"$R/cgi.in" 2>/dev/null | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -1)
+		t0=$(date +%s%N)
+		for ((i = 0; i < CGI_RUNS; i++)); do
+			env -i PATH="$PATH" LD_LIBRARY_PATH="$LIBDIR" PURCHASE_CONFIG="$CONF" \
+				GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
+				REQUEST_URI="$uri" SCRIPT_NAME=/purchase.fcgi CONTENT_TYPE=application/json \
+				CONTENT_LENGTH="${#body}" HTTP_AUTHORIZATION="Bearer $key" \
+				"$FCGI" <"$R/cgi.in" >/dev/null 2>&1
+		done
+		t1=$(date +%s%N)
+		echo "$(calc "($t1 - $t0) / 1e6 / $CGI_RUNS" | xargs printf '%.2f') $st"
+	}
+	# The same loop running /bin/true: what the loop itself (fork, exec of a
+	# trivial program) costs, to tell the service's part.
+	t0=$(date +%s%N)
+	for ((i = 0; i < CGI_RUNS; i++)); do env -i PATH="$PATH" /bin/true </dev/null >/dev/null 2>&1; done
+	t1=$(date +%s%N)
+	RES[cgi.true]=$(calc "($t1 - $t0) / 1e6 / $CGI_RUNS" | xargs printf '%.2f')
+	read -r RES[cgi.health] RES[cgi.health_status] < <(cgi_time GET /api/health "")
+	# An authenticated purchase refused by the checks (no offer): key,
+	# body, E.164, in-use and offer look-ups, no provider call.
+	read -r RES[cgi.buy] RES[cgi.buy_status] < <(cgi_time POST /api/user/phone-numbers/purchase \
+		'{"phone_number":"+14155550000"}' "${KEYS[0]}")
+	say "CGI: health ${RES[cgi.health]} ms (status ${RES[cgi.health_status]}), refused purchase ${RES[cgi.buy]} ms (status ${RES[cgi.buy_status]}); /bin/true ${RES[cgi.true]} ms"
+fi
+
+# --- growth: 1,000,000 rows ---------------------------------------------------------------
+
+if ! skip growth; then
+	say "growth: copying the database and adding $GROWTH_ROWS purchases, numbers and offers..."
+	G=$R/growth.db
+	t0=$(date +%s)
+	sqlite3 "$R/purchase.db" "VACUUM INTO '$G'"
+	now=$(date +%s)
+	sqlite3 "$G" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=OFF;
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $GROWTH_ROWS)
+INSERT INTO purchases (id, account_id, phone_number, country_code, type, price_cents,
+	stripe_price_id, sms_capable, stripe_customer, payment_method, state, subscription_id,
+	invoice_id, number_sid, period_end, lease_token, lease_until, created_at, updated_at)
+SELECT 10000000 + i, 1 + i % $ACCOUNTS, '+1999' || printf('%07d', i), 'US', 'local', 115,
+	'price_us_local_monthly', 1, 'cus_growth', 'pm_growth', 'complete',
+	'sub_growth' || i, 'in_growth' || i, 'PN' || printf('%032d', i), $now + 86400 * 30, 1, 0,
+	$now - 86400 * 60 + i % 86400, $now - 86400 * 60 + i % 86400
+FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $GROWTH_ROWS)
+INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type,
+	sms_capable, price_cents, status, subscription_id, number_sid, period_end, created_at,
+	updated_at)
+SELECT 10000000 + i, 1 + i % $ACCOUNTS, 10000000 + i, '+1999' || printf('%07d', i), 'US',
+	'local', 1, 115, 'active', 'sub_growth' || i, 'PN' || printf('%032d', i),
+	$now + 86400 * 30, $now - 86400 * 60, $now - 86400 * 60
+FROM n;
+-- Offers not yet expired (an expired backlog would measure pruning, not size).
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $GROWTH_ROWS)
+INSERT INTO offers (account_id, phone_number, country_code, type, price_cents,
+	stripe_price_id, sms_capable, expires_at)
+SELECT 1 + i % $ACCOUNTS, '+1998' || printf('%07d', i), 'US', 'local', 115,
+	'price_us_local_monthly', 1, $now + 86400
+FROM n;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+ANALYZE;
+SQL
+	RES[growth.fill_s]=$(($(date +%s) - t0))
+	RES[growth.size]=$(du -m "$G" | cut -f1)
+	say "growth database: ${RES[growth.size]} MB in ${RES[growth.fill_s]} s"
+	write_conf "$R/growth.conf" "$G"
+	unserve service
+	start_service "$PROCS" "$R/growth.conf"
+	for _ in $(seq 1 $((PROCS * 4))); do curl -s -o /dev/null "$API/api/health"; done
+	say "growth: search..."
+	load growth_search "$API$SEARCH_PATH" "$CONNS" "$DURATION" get "$SEARCH_PATH" 200 "$R/keys"
+	say "growth: offering $NUMBERS numbers..."
+	offer "$NUMBERS" "$R/numbers-growth"
+	say "growth: purchase..."
+	load growth_purchase "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers-growth" "$THREADS"
+	unserve service
+	start_service "$PROCS"
+fi
+
+# --- provider latency --------------------------------------------------------------------
+
+if ! skip latency; then
+	maxp=0
+	for p in $LAT_PROCS; do [ "$p" -gt $maxp ] && maxp=$p; done
+	say "provider latency ${LAT_MS} ms: sandbox with $((maxp + 16)) processes..."
+	unserve sandbox
+	serve sandbox "$SPORT" "$SANDBOX_FCGI" $((maxp + 16)) "${SANDBOX_ENV[@]}"
+	for p in $LAT_PROCS; do
+		# purchases/s is about p / (4 x latency): offer 1.5 times that.
+		want=$(calc "int($p * 1000 / (4 * $LAT_MS) * $LAT_DURATION * 1.5) + 100")
+		offer "$want" "$R/numbers-lat$p"
+	done
+	for op in customer_get subscription_create number_buy invoice_pay; do
+		curl -sf -X POST -H 'Content-Type: application/json' \
+			-d "{\"op\":\"$op\",\"fault\":\"delay\",\"count\":-1,\"delay_ms\":$LAT_MS}" \
+			"$SANDBOX/_sandbox/faults" >/dev/null || die "cannot arm the delay fault on $op"
+	done
+	for p in $LAT_PROCS; do
+		unserve service
+		start_service "$p"
+		for _ in $(seq 1 $((p * 2))); do curl -s -o /dev/null "$API/api/health" & done
+		wait_jobs=$(jobs -p)
+		wait $wait_jobs 2>/dev/null || true
+		say "latency: $p processes, $p connections..."
+		load "lat$p" "$API/api/user/phone-numbers/purchase" "$p" "$LAT_DURATION" buy "$R/numbers-lat$p" "$THREADS"
+	done
+	curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null || true
+fi
+
+# --- the table -------------------------------------------------------------------------------
+
+ms() { calc "$1 / 1000" | xargs printf '%.2f'; }
+mib() { calc "$1 / 1024" | xargs printf '%.1f'; }
+mark() { if [ "$1" = 1 ]; then echo "met"; else echo "**not met**"; fi; }
+ok() { calc "($*) ? 1 : 0"; }
+
+hello_rps=${RES[hello.rps]}
+row() {	# row NAME LABEL
+	local n=$1 errs
+	errs=$((RES[$n.bad] + RES[$n.socket_errors]))
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "${RES[$n.rps]}" \
+		"$(ms "${RES[$n.p50_us]}")" "$(ms "${RES[$n.p99_us]}")" "${RES[$n.cpu_us]}" \
+		"$(mib "${RES[$n.rss]}")" "$(calc "${RES[$n.rps]} / $hello_rps" | xargs printf '%.2f')" \
+		"$errs / ${RES[$n.requests]}" "${RES[$n.busy]}%"
+}
+
+rss_all=0
+for n in health search purchase growth_search growth_purchase; do
+	[ -n "${RES[$n.rss]:-}" ] && [ "${RES[$n.rss]}" -gt $rss_all ] && rss_all=${RES[$n.rss]}
+done
+
+{
+	echo "# Benchmark results"
+	echo
+	echo "Generated by \`bench/run.sh\` (issue #4); rerun it to replace this file."
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "- machine: \`$(uname -a)\`"
+	echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), nproc $(nproc); load average before the run: $LOADAVG"
+	echo "- software: $("$LIGHTTPD" -v 2>&1 | head -1), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), SQLite $(sqlite3 --version | cut -d' ' -f1), gcc $(gcc -dumpversion)"
+	echo "- command: \`$cmdline\`"
+	echo "- load: wrk $THREADS threads, $CONNS connections, ${DURATION} s per scenario; $PROCS FastCGI processes for the service and for hello; sandbox $SANDBOX_PROCS processes; $ACCOUNTS accounts"
+	echo
+	echo "| scenario | req/s | p50 ms | p99 ms | service CPU µs/req | RSS/worker MiB | ratio to hello | errors / requests | machine CPU busy |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	row hello "hello (ceiling: fixed JSON, same headers)"
+	row health "GET /api/health"
+	row search "GET search, limit=20"
+	row purchase "POST purchase (distinct offered number each)"
+	if [ -n "${RES[growth_search.rps]:-}" ]; then
+		row growth_search "search, 1,000,000 rows"
+		row growth_purchase "purchase, 1,000,000 rows"
+	fi
+	echo
+	echo "Service CPU is utime+stime of the purchase.fcgi workers alone (/proc/PID/stat) over completed requests; for hello, of the hello.fcgi workers. RSS is the largest VmRSS of the workers after the run."
+	echo
+	echo "| measure | value |"
+	echo "| --- | --- |"
+	echo "| CPU per purchase, µs: service / sandbox / service's lighttpd | ${RES[purchase.cpu_us]} / ${RES[purchase.sandbox_us]} / ${RES[purchase.lighttpd_us]} |"
+	echo "| sandbox share of service+sandbox+lighttpd CPU, purchase run | ${RES[purchase.sandbox_share]}% |"
+	echo "| sandbox share, search run | ${RES[search.sandbox_share]}% |"
+	if [ -n "${RES[fsync.purchase.per]:-}" ]; then
+		echo "| fsyncs per purchase (strace, ${RES[fsync.purchase.ok]} sequential 201s) | ${RES[fsync.purchase.per]} |"
+		echo "| fsyncs per search (strace, ${RES[fsync.search.ok]} sequential 200s) | ${RES[fsync.search.per]} |"
+	fi
+	echo "| SQLite WAL commits/s, synchronous=FULL (this file system) | ${RES[commit.full]} (${RES[commit.full_us]} µs each) |"
+	echo "| SQLite WAL commits/s, synchronous=NORMAL | ${RES[commit.normal]} |"
+	if [ -n "${RES[fsync.purchase.per]:-}" ]; then
+		echo "| purchases/s the FULL commit rate allows at that fsync count | $(calc "${RES[fsync.purchase.per]} > 0 ? ${RES[commit.full]} / ${RES[fsync.purchase.per]} : 0" | xargs printf '%.0f') |"
+	fi
+	if [ -n "${RES[cgi.health]:-}" ]; then
+		echo "| plain CGI, GET /api/health (exec, configuration, database open) | ${RES[cgi.health]} ms |"
+		echo "| plain CGI, authenticated purchase refused by the checks (status ${RES[cgi.buy_status]}) | ${RES[cgi.buy]} ms |"
+		echo "| the same loop exec'ing /bin/true (the loop's own cost) | ${RES[cgi.true]} ms |"
+	fi
+	if [ -n "${RES[growth_search.rps]:-}" ]; then
+		echo "| growth database (${GROWTH_ROWS} each of purchases, numbers, offers) | ${RES[growth.size]} MB, filled in ${RES[growth.fill_s]} s |"
+		for k in search purchase; do
+			echo "| $k latency at ${GROWTH_ROWS} rows / empty: p50, p99 | $(calc "${RES[growth_$k.p50_us]} / ${RES[$k.p50_us]}" | xargs printf '%.2f'), $(calc "${RES[growth_$k.p99_us]} / ${RES[$k.p99_us]}" | xargs printf '%.2f') |"
+		done
+	fi
+	if [ -n "${LAT_PROCS// /}" ] && ! skip latency; then
+		echo
+		echo "Provider latency: the sandbox delays customer_get, subscription_create, number_buy and invoice_pay by ${LAT_MS} ms each (a purchase waits ~$((4 * LAT_MS)) ms); wrk connections = processes, ${LAT_DURATION} s each."
+		echo
+		echo "| processes | purchases/s | per process | p50 ms | p99 ms | RSS/worker MiB | errors / requests |"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for p in $LAT_PROCS; do
+			n=lat$p
+			echo "| $p | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]}" | xargs printf '%.1f') | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]} / $p" | xargs printf '%.2f') | $(ms "${RES[$n.p50_us]}") | $(ms "${RES[$n.p99_us]}") | $(mib "${RES[$n.rss]}") | $((RES[$n.bad] + RES[$n.socket_errors])) / ${RES[$n.requests]} |"
+		done
+	fi
+	echo
+	echo "Targets (2 cores, same run, instant providers):"
+	echo
+	echo "| target | measured | |"
+	echo "| --- | --- | --- |"
+	echo "| health ≥ 70% of the hello ceiling | $(calc "100 * ${RES[health.rps]} / $hello_rps" | xargs printf '%.0f')% | $(mark "$(ok "${RES[health.rps]} >= 0.7 * $hello_rps")") |"
+	echo "| purchase service CPU ≤ 250 µs/request | ${RES[purchase.cpu_us]} µs | $(mark "$(ok "${RES[purchase.cpu_us]} <= 250")") |"
+	echo "| purchase p99 < 25 ms at $CONNS connections | $(ms "${RES[purchase.p99_us]}") ms | $(mark "$(ok "${RES[purchase.p99_us]} < 25000")") |"
+	[ -n "${RES[fsync.purchase.per]:-}" ] &&
+		echo "| ≤ 2 fsyncs per purchase | ${RES[fsync.purchase.per]} | $(mark "$(ok "${RES[fsync.purchase.per]} <= 2")") |"
+	echo "| RSS < 8 MiB per worker | $(mib "$rss_all") MiB | $(mark "$(ok "$rss_all < 8192")") |"
+	[ -n "${RES[cgi.health]:-}" ] &&
+		echo "| plain CGI request < 5 ms | ${RES[cgi.health]} ms (health), ${RES[cgi.buy]} ms (refused purchase) | $(mark "$(ok "${RES[cgi.health]} < 5 && ${RES[cgi.buy]} < 5")") |"
+	if [ -n "${RES[growth_search.rps]:-}" ]; then
+		gs=$(calc "${RES[growth_search.p50_us]} / ${RES[search.p50_us]}" | xargs printf '%.2f')
+		gp=$(calc "${RES[growth_purchase.p50_us]} / ${RES[purchase.p50_us]}" | xargs printf '%.2f')
+		echo "| ≤ 20% latency growth at ${GROWTH_ROWS} rows (p50) | search ×$gs, purchase ×$gp | $(mark "$(ok "$gs <= 1.2 && $gp <= 1.2")") |"
+	fi
+	if ! skip latency; then
+		set -- $LAT_PROCS
+		first=$1
+		last=${!#}
+		r1=$(calc "${RES[lat$first.requests]} * 1e6 / ${RES[lat$first.duration_us]} / $first")
+		rl=$(calc "${RES[lat$last.requests]} * 1e6 / ${RES[lat$last.duration_us]} / $last")
+		eff=$(calc "$r1 > 0 ? 100 * $rl / $r1 : 0" | xargs printf '%.0f')
+		echo "| with ${LAT_MS} ms providers, purchases/s in proportion to processes up to $last (per-process rate at $last ≥ 80% of at $first) | $eff% | $(mark "$(ok "$eff >= 80")") |"
+	fi
+	echo
+	for n in hello health search purchase growth_search growth_purchase $(for p in $LAT_PROCS; do echo lat$p; done); do
+		[ -n "${RES[$n.sample]:-}" ] && echo "- $n: first unexpected reply: \`${RES[$n.sample]}\`"
+		[ -n "${RES[$n.note]:-}" ] && echo "- $n: ${RES[$n.note]}"
+		[ "${RES[$n.exhausted]:-0}" -gt 0 ] && echo "- $n: ran out of offered numbers ${RES[$n.exhausted]} times"
+	done
+	echo "- whole run: $(($(date +%s) - t_start)) s"
+} >"$R/results.md"
+cp "$R/results.md" "$OUT"
+cat "$OUT"
