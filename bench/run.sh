@@ -33,6 +33,7 @@
 #   BENCH_FSYNC_RUNS [50]    sequential purchases (and searches) under strace
 #   BENCH_SKIP               space-separated parts to skip: growth latency cgi fsync
 #   BENCH_OUT [bench/RESULTS.md]
+#   BENCH_HOLD               seconds to keep the stack up after the run (profiling)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +59,7 @@ FSYNC_RUNS=${BENCH_FSYNC_RUNS:-50}
 SKIP=" ${BENCH_SKIP:-} "
 OUT=${BENCH_OUT:-$top/bench/RESULTS.md}
 t_start=$(date +%s)
+LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -118,7 +120,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # serve NAME PORT BIN PROCS ENV-PAIRS... -- lighttpd serving BIN for every
-# path (tests/harness.sh's configuration).
+# path (tests/harness.sh's configuration), PROCS processes from the start:
+# lighttpd 1.4.69 starts min-procs (default 4) and adds at most one a second
+# under load up to max-procs, so both are set.
 serve() {
 	local name=$1 port=$2 bin=$3 procs=$4 env="" kv
 	shift 4
@@ -136,6 +140,7 @@ server.max-request-size = 64
 fastcgi.server = ( "/" => ((
 	"bin-path" => "$bin",
 	"socket" => "$R/$name/fcgi.sock",
+	"min-procs" => $procs,
 	"max-procs" => $procs,
 	"check-local" => "disable",
 	"bin-environment" => ( $env ),
@@ -191,7 +196,7 @@ rss_max() {
 # busy -- busy and total jiffies of the whole machine
 busy() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
 
-calc() { awk "BEGIN { printf \"%s\", $* }"; }
+calc() { awk "BEGIN { printf \"%.6f\", ($*) }"; }	# never "printf > file"
 
 # --- servers -------------------------------------------------------------------
 
@@ -284,12 +289,12 @@ offer() {
 		i=$((i + 1))
 		n=$((n + 50))
 	done
+	# Each job: sh -c SCRIPT sh BASE KEY PREFIX.
 	# shellcheck disable=SC2016
-	xargs -P 8 -L 1 sh -c 'curl -sf -H "Authorization: Bearer $0" \
-		"$2/api/user/phone-numbers/search?area_code=$(echo $1 | cut -c1-3)&contains=$1&limit=50" |
-		jq -r --arg k "$0" ".data[].phone_number | \"\\(\$k) \\(.)\""' \
-		<"$R/offer.jobs" "$base" >"$file.tmp" 2>/dev/null || true
-	# xargs passes BASE after each line's args: reorder (KEY PREFIX BASE).
+	xargs -P 8 -L 1 sh -c 'curl -sf -H "Authorization: Bearer $2" \
+		"$1/api/user/phone-numbers/search?area_code=$(echo "$3" | cut -c1-3)&contains=$3&limit=50" |
+		jq -r ".data[].phone_number" | sed "s/^/$2 /"' sh "$base" \
+		<"$R/offer.jobs" >"$file.tmp" 2>/dev/null || true
 	sort -u "$file.tmp" | shuf >"$file"
 	rm -f "$file.tmp"
 	[ "$(wc -l <"$file")" -ge "$count" ] || say "warning: only $(wc -l <"$file") of $count numbers offered"
@@ -430,10 +435,10 @@ if ! skip cgi; then
 	t1=$(date +%s%N)
 	RES[cgi.true]=$(calc "($t1 - $t0) / 1e6 / $CGI_RUNS" | xargs printf '%.2f')
 	read -r RES[cgi.health] RES[cgi.health_status] < <(cgi_time GET /api/health "")
-	# An authenticated purchase refused by the checks (no offer): key,
-	# body, E.164, in-use and offer look-ups, no provider call.
+	# An authenticated purchase refused by the checks (a number no search
+	# offered): key, body, E.164, in-use and offer look-ups, no provider call.
 	read -r RES[cgi.buy] RES[cgi.buy_status] < <(cgi_time POST /api/user/phone-numbers/purchase \
-		'{"phone_number":"+14155550000"}' "${KEYS[0]}")
+		'{"phone_number":"+12025550123"}' "${KEYS[0]}")
 	say "CGI: health ${RES[cgi.health]} ms (status ${RES[cgi.health_status]}), refused purchase ${RES[cgi.buy]} ms (status ${RES[cgi.buy_status]}); /bin/true ${RES[cgi.true]} ms"
 fi
 
@@ -445,7 +450,7 @@ if ! skip growth; then
 	t0=$(date +%s)
 	sqlite3 "$R/purchase.db" "VACUUM INTO '$G'"
 	now=$(date +%s)
-	sqlite3 "$G" <<SQL
+	sqlite3 "$G" >/dev/null <<SQL
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=OFF;
 BEGIN;
@@ -504,7 +509,7 @@ if ! skip latency; then
 	serve sandbox "$SPORT" "$SANDBOX_FCGI" $((maxp + 16)) "${SANDBOX_ENV[@]}"
 	for p in $LAT_PROCS; do
 		# purchases/s is about p / (4 x latency): offer 1.5 times that.
-		want=$(calc "int($p * 1000 / (4 * $LAT_MS) * $LAT_DURATION * 1.5) + 100")
+		want=$(calc "$p * 1000 / (4 * $LAT_MS) * $LAT_DURATION * 1.5 + 100" | xargs printf "%.0f")
 		offer "$want" "$R/numbers-lat$p"
 	done
 	for op in customer_get subscription_create number_buy invoice_pay; do
@@ -515,9 +520,9 @@ if ! skip latency; then
 	for p in $LAT_PROCS; do
 		unserve service
 		start_service "$p"
-		for _ in $(seq 1 $((p * 2))); do curl -s -o /dev/null "$API/api/health" & done
-		wait_jobs=$(jobs -p)
-		wait $wait_jobs 2>/dev/null || true
+		warm=()
+		for _ in $(seq 1 $((p * 2))); do curl -s -o /dev/null "$API/api/health" & warm+=($!); done
+		wait "${warm[@]}" 2>/dev/null || true
 		say "latency: $p processes, $p connections..."
 		load "lat$p" "$API/api/user/phone-numbers/purchase" "$p" "$LAT_DURATION" buy "$R/numbers-lat$p" "$THREADS"
 	done
@@ -529,7 +534,7 @@ fi
 ms() { calc "$1 / 1000" | xargs printf '%.2f'; }
 mib() { calc "$1 / 1024" | xargs printf '%.1f'; }
 mark() { if [ "$1" = 1 ]; then echo "met"; else echo "**not met**"; fi; }
-ok() { calc "($*) ? 1 : 0"; }
+ok() { calc "($*) ? 1 : 0" | xargs printf "%.0f"; }
 
 hello_rps=${RES[hello.rps]}
 row() {	# row NAME LABEL
@@ -644,3 +649,10 @@ done
 } >"$R/results.md"
 cp "$R/results.md" "$OUT"
 cat "$OUT"
+if [ -n "${BENCH_HOLD:-}" ]; then
+	# For profiling by hand: the stack stays up (service at $API, its
+	# workers' PIDs below, numbers offered in $R/numbers-hold).
+	offer "${BENCH_HOLD_NUMBERS:-20000}" "$R/numbers-hold"
+	say "holding for $BENCH_HOLD s: service $API (workers $(children "${SRV_PID[service]}")), sandbox $SANDBOX (workers $(children "${SRV_PID[sandbox]}")), hello http://127.0.0.1:$HPORT, state $R"
+	sleep "$BENCH_HOLD"
+fi

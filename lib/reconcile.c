@@ -54,6 +54,21 @@ sub_live(const struct pur_stripe_sub *s)
 	    strcmp(s->status, "trialing") == 0 || strcmp(s->status, "unpaid") == 0;
 }
 
+/* qsort and bsearch, which may not be handed a NULL array even when empty. */
+static void
+sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static void *
+find(const void *key, const void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	return n > 0 ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 static int
 by_sub_id(const void *a, const void *b)
 {
@@ -158,7 +173,7 @@ owned_at_twilio(const struct world *w, const char *e164)
 	struct pur_twilio_owned key;
 
 	snprintf(key.phone_number, sizeof(key.phone_number), "%s", e164);
-	return bsearch(&key, w->nums, w->nnums, sizeof(key), by_phone) != NULL;
+	return find(&key, w->nums, w->nnums, sizeof(key), by_phone) != NULL;
 }
 
 static const struct pur_stripe_sub *
@@ -167,7 +182,7 @@ sub_by_id(const struct world *w, const char *id)
 	struct pur_stripe_sub key;
 
 	snprintf(key.id, sizeof(key.id), "%s", id ? id : "");
-	return bsearch(&key, w->subs, w->nsubs, sizeof(key), by_sub_id);
+	return find(&key, w->subs, w->nsubs, sizeof(key), by_sub_id);
 }
 
 static int
@@ -235,14 +250,14 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 	if ((err = fetch_subs(ctx, &w, d)) != PURCHASE_OK ||
 	    (err = fetch_numbers(ctx, &w, d)) != PURCHASE_OK)
 		goto out;
-	qsort(w.nums, w.nnums, sizeof(*w.nums), by_phone);
+	sort(w.nums, w.nnums, sizeof(*w.nums), by_phone);
 	for (i = 1; i < w.nnums; i++)
 		if (strcmp(w.nums[i].phone_number, w.nums[i - 1].phone_number) == 0)
 			report(&out, "duplicate", "%s held twice at the carrier", w.nums[i].phone_number);
 
 	/* Subscriptions of our purchases: at most one that bills per
 	 * purchase, and one that bills (or was paid) means a delivered number. */
-	qsort(w.subs, w.nsubs, sizeof(*w.subs), by_purchase);
+	sort(w.subs, w.nsubs, sizeof(*w.subs), by_purchase);
 	for (i = 0; i < w.nsubs; i = j) {
 		int live = 0, paid = 0;
 		int64_t pid;
@@ -274,17 +289,17 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 			    p.phone_number, p.outcome, w.subs[i].id, w.subs[i].status,
 			    w.subs[i].invoice_paid ? ", invoice paid" : "");
 	}
-	qsort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);
+	sort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);
 
 	/* Our numbers, then what the carrier holds that we do not know. */
 	if ((err = pur_store_numbers_each(ctx->store, check_number, &w)) != PURCHASE_OK)
 		goto out;
-	qsort(w.ours, w.nours, sizeof(*w.ours), ours_cmp);
+	sort(w.ours, w.nours, sizeof(*w.ours), ours_cmp);
 	for (i = 1; i < w.nours; i++)
 		if (strcmp(w.ours[i], w.ours[i - 1]) == 0)
 			report(&out, "duplicate", "%s sold twice", w.ours[i]);
 	for (i = 0; i < w.nnums; i++)
-		if (bsearch(w.nums[i].phone_number, w.ours, w.nours, sizeof(*w.ours), ours_cmp) == NULL)
+		if (find(w.nums[i].phone_number, w.ours, w.nours, sizeof(*w.ours), ours_cmp) == NULL)
 			report(&out, "orphan_number", "%s (%s) is held at the carrier but is no one's "
 			    "number", w.nums[i].phone_number, w.nums[i].sid);
 	err = pur_store_unfinished_each(ctx->store, check_unfinished, &w);

@@ -28,7 +28,7 @@ h_cleanup() {
 		kill "$pid" 2>/dev/null
 	done
 	for pid in "${H_PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
+		for _ in $(seq 1 50); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -116,7 +116,251 @@ EOF
 	return 1
 }
 
-# h_start [PROCS] -- sandbox and service; sets SANDBOX, BASE, PURCHASE_CONFIG.
+# --- the service behind each web server -------------------------------------
+#
+# h_start serves purchase.fcgi through ${H_SERVER:-lighttpd}, always from the
+# SHIPPED configuration in apache-conf/ (templates filled in with this test's
+# paths by h_subst; a snippet is included from a minimal server config that
+# only sets ports, paths, logs and modules):
+#   lighttpd           lighttpd + mod_fastcgi   apache-conf/lighttpd-purchase.conf.in
+#   apache-fcgid       Apache + mod_fcgid       apache-conf/purchase-fcgid.conf.in
+#   apache-proxy-fcgi  Apache + mod_proxy_fcgi  apache-conf/purchase-proxy-fcgi.conf.in,
+#                      responder on a Unix socket by apache-conf/purchase-spawn-fcgi.in
+#   apache-cgi         Apache + mod_cgi, shared-hosting style: the binary and
+#                      apache-conf/htaccess-cgi.in as .htaccess in a document
+#                      root with exactly the AllowOverride the file documents
+# Sets H_ERRLOG (where the responder's stderr lines land).
+H_SERVER=${H_SERVER:-lighttpd}
+H_CONFDIR=${H_CONFDIR:-$abs_top_srcdir/apache-conf}
+APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
+APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
+SPAWN_FCGI=${SPAWN_FCGI:-$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)}
+H_STARTS=0
+
+# h_server_missing SERVER -- prints what SERVER needs that is not installed
+# (nothing when it can run).
+h_server_missing() {
+	local m=""
+	case $1 in
+	lighttpd) [ -x "$LIGHTTPD" ] || m="lighttpd" ;;
+	apache-*)
+		[ -x "$APACHE2" ] || m="apache2"
+		[ -f "$APACHE_MODULES/mod_mpm_prefork.so" ] || m="$m apache2 modules"
+		case $1 in
+		apache-fcgid) [ -f "$APACHE_MODULES/mod_fcgid.so" ] || m="$m mod_fcgid" ;;
+		apache-proxy-fcgi)
+			[ -f "$APACHE_MODULES/mod_proxy_fcgi.so" ] || m="$m mod_proxy_fcgi"
+			[ -x "$SPAWN_FCGI" ] || m="$m spawn-fcgi" ;;
+		apache-cgi) [ -f "$APACHE_MODULES/mod_cgi.so" ] || m="$m mod_cgi" ;;
+		esac ;;
+	*) m="unknown server $1" ;;
+	esac
+	echo "$m"
+}
+
+# h_subst TEMPLATE OUT CGIBINDIR RUNSTATEDIR -- fills in a shipped template
+# with this test's paths (the configuration file is $H_DIR/purchase.conf).
+h_subst() {
+	sed -e "s|@cgibindir@|$3|g" -e "s|@sysconfdir@|$H_DIR|g" \
+		-e "s|@runstatedir@|$4|g" -e "s|@localstatedir@|$H_DIR/var|g" \
+		-e "s|@pkgdatadir@|$abs_top_srcdir/sql|g" -e "s|@sbindir@|$abs_top_builddir/tools|g" \
+		-e "s|@PACKAGE_VERSION@|test|g" "$1" >"$2"
+}
+
+# The real executable behind PURCHASE_FCGI and the library path it needs:
+# in the build tree PURCHASE_FCGI is a libtool wrapper script, which a web
+# server's user may not be able to run (it may relink into .libs).
+h_real_fcgi() {
+	local dir
+	dir=$(dirname "$PURCHASE_FCGI")
+	if [ "$(head -c 2 "$PURCHASE_FCGI")" = "#!" ] && [ -x "$dir/.libs/$(basename "$PURCHASE_FCGI")" ]; then
+		H_FCGI_REAL=$dir/.libs/$(basename "$PURCHASE_FCGI")
+		H_FCGI_LIBPATH=$abs_top_builddir/lib/.libs
+	else
+		H_FCGI_REAL=$PURCHASE_FCGI
+		H_FCGI_LIBPATH=${LD_LIBRARY_PATH:-}
+	fi
+}
+
+h_wait_http() {	# h_wait_http PORT LOG... -- until the server answers
+	local port=$1 i
+	shift
+	for i in $(seq 1 200); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+		sleep 0.05
+	done
+	echo "# server on $port did not start:" >&2
+	cat "$@" 2>/dev/null | sed 's/^/#   /' >&2
+	return 1
+}
+
+# h_serve_lighttpd DIR PORT PROCS
+h_serve_lighttpd() {
+	local dir=$1 port=$2 procs=$3
+	mkdir -p "$dir/www" "$dir/cgi-bin" "$dir/run/purchase"
+	ln -sf "$PURCHASE_FCGI" "$dir/cgi-bin/purchase.fcgi"
+	h_subst "$H_CONFDIR/lighttpd-purchase.conf.in" "$dir/purchase.conf.tmp" "$dir/cgi-bin" "$dir/run"
+	# ... and the process count this test asks for.
+	sed "s|\"max-procs\" *=> *[0-9]*|\"max-procs\"       => $procs|" "$dir/purchase.conf.tmp" \
+		>"$dir/lighttpd-purchase.conf"
+	cat >"$dir/lighttpd.conf" <<EOF2
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$dir/www"
+server.errorlog = "$dir/error.log"
+server.pid-file = "$dir/lighttpd.pid"
+server.max-connections = 1024
+server.max-request-size = 64
+include "$dir/lighttpd-purchase.conf"
+EOF2
+	H_ERRLOG=$dir/error.log
+	"$LIGHTTPD" -D -f "$dir/lighttpd.conf" 2>>"$dir/error.log" &
+	H_PIDS+=($!)
+	h_wait_http "$port" "$dir/error.log"
+}
+
+# h_apache DIR PORT SNIPPET MODE [PROCS] -- Apache in the foreground (its own
+# PidFile, ErrorLog, runtime dir and mutexes under DIR), prefork MPM, on
+# 127.0.0.1:PORT, including SNIPPET (a shipped file, filled in). MODE: fcgid,
+# proxy-fcgi or cgi (which modules, and the document root's AllowOverride).
+# Also used by tests/install.sh with an installed snippet.
+h_apache() {
+	local dir=$1 port=$2 snippet=$3 mode=$4 procs=${5:-2} m user="" mods
+	mkdir -p "$dir/www" "$dir/run" "$dir/logs"
+	mods="mpm_prefork authz_core authz_host alias mime env setenvif"
+	case $mode in
+	fcgid) mods="$mods fcgid" ;;
+	proxy-fcgi) mods="$mods proxy proxy_fcgi" ;;
+	cgi) mods="$mods cgi rewrite" ;;
+	esac
+	{
+		echo "# written by tests/harness.sh: ports, paths, logs, modules; the service's"
+		echo "# configuration is the included shipped file."
+		echo "ServerRoot \"$dir\""
+		echo "ServerName 127.0.0.1"
+		echo "Listen 127.0.0.1:$port"
+		echo "PidFile \"$dir/run/httpd.pid\""
+		echo "DefaultRuntimeDir \"$dir/run\""
+		echo "Mutex file:$dir/run default"
+		echo "ErrorLog \"$dir/error.log\""
+		echo "LogLevel warn"
+		for m in $mods; do
+			echo "LoadModule ${m}_module \"$APACHE_MODULES/mod_$m.so\""
+		done
+		[ -f /etc/mime.types ] && echo "TypesConfig /etc/mime.types" || echo "TypesConfig /dev/null"
+		echo "StartServers 2"
+		echo "MinSpareServers 2"
+		echo "MaxSpareServers 8"
+		echo "MaxRequestWorkers 64"
+		echo "Timeout 120"
+		if [ "$(id -u)" -eq 0 ]; then
+			user=$(id -un www-data 2>/dev/null || echo nobody)
+			echo "User $user"
+			echo "Group $(id -gn "$user")"
+		fi
+		echo "DocumentRoot \"$dir/www\""
+		echo "<Directory />"
+		echo "    AllowOverride None"
+		echo "    Options None"
+		echo "    Require all denied"
+		echo "</Directory>"
+		echo "<Directory \"$dir/www\">"
+		if [ "$mode" = cgi ]; then
+			echo "    AllowOverride FileInfo AuthConfig Options=ExecCGI,SymLinksIfOwnerMatch"
+		fi
+		echo "    Require all granted"
+		echo "</Directory>"
+		case $mode in
+		fcgid)
+			mkdir -p "$dir/fcgid"
+			echo "FcgidIPCDir \"$dir/fcgid\""
+			echo "FcgidProcessTableFile \"$dir/fcgid/shm\""
+			echo "FcgidInitialEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\""
+			echo "FcgidMaxProcesses 64"
+			;;
+		cgi)	echo "SetEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\"" ;;
+		esac
+		echo "Include \"$snippet\""
+		} >"$dir/httpd.conf"
+	h_apache_own "$dir"
+	H_ERRLOG=$dir/error.log
+	"$APACHE2" -f "$dir/httpd.conf" -DFOREGROUND >>"$dir/startup.log" 2>&1 &
+	H_PIDS+=($!)
+	h_wait_http "$port" "$dir/startup.log" "$dir/error.log"
+}
+
+# h_serve SERVER PORT PROCS -- the service through SERVER.
+h_serve() {
+	local server=$1 port=$2 procs=$3 dir missing
+	H_STARTS=$((H_STARTS + 1))
+	dir=$H_DIR/service$H_STARTS
+	missing=$(h_server_missing "$server")
+	if [ -n "$missing" ]; then
+		echo "# $server: missing:$missing" >&2
+		return 1
+	fi
+	h_real_fcgi
+	mkdir -p "$dir"
+	case $server in
+	lighttpd)
+		h_serve_lighttpd "$dir" "$port" "$procs" ;;
+	apache-fcgid)
+		mkdir -p "$dir/cgi-bin"
+		cp "$H_FCGI_REAL" "$dir/cgi-bin/purchase.fcgi"
+		h_subst "$H_CONFDIR/purchase-fcgid.conf.in" "$dir/purchase-fcgid.conf" "$dir/cgi-bin" "$dir/run"
+		h_apache "$dir" "$port" "$dir/purchase-fcgid.conf" fcgid "$procs" ;;
+	apache-proxy-fcgi)
+		mkdir -p "$dir/cgi-bin" "$dir/run/purchase"
+		cp "$H_FCGI_REAL" "$dir/cgi-bin/purchase.fcgi"
+		h_subst "$H_CONFDIR/purchase-proxy-fcgi.conf.in" "$dir/purchase-proxy-fcgi.conf" "$dir/cgi-bin" "$dir/run"
+		h_subst "$H_CONFDIR/purchase-spawn-fcgi.in" "$dir/purchase-spawn-fcgi" "$dir/cgi-bin" "$dir/run"
+		h_apache_own "$dir"
+		local user=""
+		[ "$(id -u)" -eq 0 ] && user=$(id -un www-data 2>/dev/null || echo nobody)
+		# The configuration reaches the responder only per request (the
+		# snippet's SetEnv): none in its environment.
+		env -u PURCHASE_CONFIG LD_LIBRARY_PATH="$H_FCGI_LIBPATH" PURCHASE_CHILDREN="$procs" \
+			PURCHASE_USER="$user" PURCHASE_GROUP="$([ -n "$user" ] && id -gn "$user")" \
+			PURCHASE_SOCKET_GROUP="$([ -n "$user" ] && id -gn "$user")" SPAWN_FCGI="$SPAWN_FCGI" \
+			sh "$dir/purchase-spawn-fcgi" >>"$dir/responder.log" 2>&1 || {
+			sed 's/^/#   /' "$dir/responder.log" >&2
+			return 1
+		}
+		local pid
+		for pid in $(cat "$dir/run/purchase/purchase.pid"); do
+			H_PIDS+=("$pid")
+		done
+		h_apache "$dir" "$port" "$dir/purchase-proxy-fcgi.conf" proxy-fcgi "$procs" || return 1
+		# spawn-fcgi's processes write their log lines to its stderr.
+		H_ERRLOG=$dir/responder.log ;;
+	apache-cgi)
+		mkdir -p "$dir/www/shop"
+		cp "$H_FCGI_REAL" "$dir/www/shop/purchase.fcgi"
+		h_subst "$H_CONFDIR/htaccess-cgi.in" "$dir/www/shop/.htaccess" "$dir/www/shop" "$dir/run"
+		: >"$dir/none.conf"
+		h_apache "$dir" "$port" "$dir/none.conf" cgi || return 1
+		# A sub-directory of the web space, as on shared hosting.
+		BASE=$BASE/shop ;;
+	esac
+}
+
+# h_apache_own DIR -- when root, Apache's workers (and the responders they
+# start) run as www-data: they must reach the test directory and write the
+# database beside its -wal/-shm files (SQLite run as root, as purchasectl and
+# the sqlite3 shell are here, hands the files it creates to the database
+# file's owner).
+h_apache_own() {
+	local user
+	[ "$(id -u)" -eq 0 ] || return 0
+	user=$(id -un www-data 2>/dev/null || echo nobody)
+	chmod 755 "$H_DIR" "$1"
+	chown "$user" "$H_DIR" "$H_DIR"/purchase.db* 2>/dev/null
+	[ -d "$1/fcgid" ] && chown "$user" "$1/fcgid"
+	return 0
+}
+
+# h_start [PROCS] -- sandbox and service (through $H_SERVER); sets SANDBOX,
+# BASE, PURCHASE_CONFIG, H_ERRLOG.
 h_start() {
 	local procs=${1:-2} sport pport
 	sport=$(h_freeport) && pport=$(h_freeport) || return 1
@@ -153,8 +397,7 @@ search_rate_per_minute = ${H_SEARCH_RATE:-0}
 EOF
 	"$PURCHASECTL" init || return 1
 	"$PURCHASECTL" prices load "$abs_top_srcdir/sql/prices.sql" || return 1
-	h_lighttpd service "$pport" "$PURCHASE_FCGI" "$procs" \
-		"PURCHASE_CONFIG=$PURCHASE_CONFIG" || return 1
+	h_serve "$H_SERVER" "$pport" "$procs" || return 1
 }
 
 # h_customer PM -- a Stripe customer in the sandbox whose default payment
@@ -256,6 +499,6 @@ h_reconcile() {
 	local out rc
 	out=$("$PURCHASECTL" reconcile 2>&1)
 	rc=$?
-	[ $rc -ne 0 ] && printf '%s\n' "$out" | sed 's/^/#   /' >&2
+	[ $rc -ne 0 ] && printf "%s\n" "$out" | sed "s/^/#   /"
 	return $rc
 }
