@@ -4,7 +4,7 @@
 # in with the configured paths and installed to $(examplesdir); the tests
 # fill the same templates with their own paths (tests/harness.sh).
 examplesdir = $(pkgdatadir)/examples
-APACHE_CONF_DATA = \
+PURCHASE_EXAMPLE_FILES = \
 	apache-conf/purchase-fcgid.conf \
 	apache-conf/purchase-proxy-fcgi.conf \
 	apache-conf/htaccess-cgi \
@@ -13,11 +13,11 @@ APACHE_CONF_DATA = \
 	apache-conf/purchase.socket \
 	apache-conf/purchase@.service \
 	apache-conf/purchase.conf.example
-APACHE_CONF_SCRIPTS = apache-conf/purchase-spawn-fcgi
-examples_DATA = $(APACHE_CONF_DATA)
-examples_SCRIPTS = $(APACHE_CONF_SCRIPTS)
-CLEANFILES += $(APACHE_CONF_DATA) $(APACHE_CONF_SCRIPTS)
-EXTRA_DIST += $(APACHE_CONF_DATA:=.in) $(APACHE_CONF_SCRIPTS:=.in)
+PURCHASE_EXAMPLE_PROGS = apache-conf/purchase-spawn-fcgi
+examples_DATA = $(PURCHASE_EXAMPLE_FILES)
+examples_SCRIPTS = $(PURCHASE_EXAMPLE_PROGS)
+CLEANFILES += $(PURCHASE_EXAMPLE_FILES) $(PURCHASE_EXAMPLE_PROGS)
+EXTRA_DIST += $(PURCHASE_EXAMPLE_FILES:=.in) $(PURCHASE_EXAMPLE_PROGS:=.in)
 
 # The placeholders every template may use (and tests/harness.sh fills in).
 purchase_subst = sed \

@@ -25,7 +25,8 @@
 #   BENCH_PROCS [2]          FastCGI processes of the service and of hello
 #   BENCH_SANDBOX_PROCS [8]  sandbox processes (80 for the latency part)
 #   BENCH_ACCOUNTS [16]      accounts (keys) the load is spread over
-#   BENCH_NUMBERS [25000]    numbers offered before each purchase run
+#   BENCH_NUMBERS [6000]     numbers offered before the purchase run (more
+#                            and a second run when they ran out)
 #   BENCH_GROWTH_ROWS [1000000]  rows of each table in the growth database
 #   BENCH_LATENCY_PROCS ["4 16 64"], BENCH_LATENCY_DURATION [10],
 #   BENCH_LATENCY_MS [200]   the provider-latency scenario
@@ -33,6 +34,7 @@
 #   BENCH_FSYNC_RUNS [50]    sequential purchases (and searches) under strace
 #   BENCH_SKIP               space-separated parts to skip: growth latency cgi fsync
 #   BENCH_OUT [bench/RESULTS.md]
+#   BENCH_BUILD [1]          0: use _build/bench as it is, without building
 #   BENCH_HOLD               seconds to keep the stack up after the run (profiling)
 set -euo pipefail
 
@@ -40,7 +42,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cmdline="$0${*:+ $*}"
 for v in BENCH_DURATION BENCH_CONNECTIONS BENCH_THREADS BENCH_PROCS BENCH_SANDBOX_PROCS \
 	BENCH_ACCOUNTS BENCH_NUMBERS BENCH_GROWTH_ROWS BENCH_LATENCY_PROCS BENCH_LATENCY_DURATION \
-	BENCH_LATENCY_MS BENCH_CGI_RUNS BENCH_FSYNC_RUNS BENCH_SKIP; do
+	BENCH_LATENCY_MS BENCH_CGI_RUNS BENCH_FSYNC_RUNS BENCH_SKIP BENCH_BUILD; do
 	[ -n "${!v+x}" ] && cmdline="$v='${!v}' $cmdline"
 done
 DURATION=${BENCH_DURATION:-10}
@@ -49,7 +51,7 @@ THREADS=${BENCH_THREADS:-2}
 PROCS=${BENCH_PROCS:-2}
 SANDBOX_PROCS=${BENCH_SANDBOX_PROCS:-8}
 ACCOUNTS=${BENCH_ACCOUNTS:-16}
-NUMBERS=${BENCH_NUMBERS:-25000}
+NUMBERS=${BENCH_NUMBERS:-6000}
 GROWTH_ROWS=${BENCH_GROWTH_ROWS:-1000000}
 LAT_PROCS=${BENCH_LATENCY_PROCS:-4 16 64}
 LAT_DURATION=${BENCH_LATENCY_DURATION:-10}
@@ -79,8 +81,12 @@ if [ -n "$need" ]; then
 		{ $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null; }
 fi
-say "building _build/bench (-O2, no sanitizers, no fault injection)..."
-"$top/scripts/build.sh" _build/bench
+if [ "${BENCH_BUILD:-1}" = 0 ]; then
+	say "using the existing build in _build/bench (BENCH_BUILD=0)"
+else
+	say "building _build/bench (-O2, no sanitizers, no fault injection)..."
+	"$top/scripts/build.sh" _build/bench
+fi
 B=$top/_build/bench
 FCGI=$B/cgi-bin/.libs/purchase.fcgi   # the real binary, not libtool's wrapper
 SANDBOX_FCGI=$B/sandbox/sandbox.fcgi
@@ -191,6 +197,17 @@ rss_max() {
 		[ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
 	done
 	echo "$m"
+}
+
+# mem_max PID... -- largest private memory (Private_Clean+Private_Dirty) and
+# largest PSS, kB: what one more worker really costs, shared libraries
+# counted once
+mem_max() {
+	local p
+	for p in "$@"; do
+		awk '/^Private_(Clean|Dirty):/ {u += $2} /^Pss:/ {s = $2} END {print u + 0, s + 0}' \
+			"/proc/$p/smaps_rollup" 2>/dev/null || true
+	done | awk '$1 > u {u = $1} $2 > s {s = $2} END {print u + 0, s + 0}'
 }
 
 # busy -- busy and total jiffies of the whole machine
@@ -330,19 +347,37 @@ load() {
 	RES[$name.sandbox_share]=$(calc "($w1-$w0)+($s1-$s0)+($l1-$l0) > 0 ? 100 * ($s1-$s0) / (($w1-$w0)+($s1-$s0)+($l1-$l0)) : 0" | xargs printf '%.0f')
 	RES[$name.busy]=$(calc "$m1 > $m0 ? 100 * ($b1 - $b0) / ($m1 - $m0) : 0" | xargs printf '%.0f')
 	RES[$name.rss]=$(rss_max $(children "${SRV_PID[$srv]}"))
+	read -r RES[$name.priv] RES[$name.pss] < <(mem_max $(children "${SRV_PID[$srv]}"))
 	RES[$name.procs]=$(echo $wpids | wc -w)
 	[ "$(children "${SRV_PID[$srv]}")" = "$wpids" ] || RES[$name.note]="workers changed during the run"
 	local sample
 	sample=$(sed -n 's/^BENCH_SAMPLE //p' "$R/wrk-$name.out")
 	[ -n "$sample" ] && RES[$name.sample]=$sample
-	say "$(printf '%-16s %7s req/s  p50 %6.2f ms  p99 %7.2f ms  service %5s µs/req  sandbox %5s µs/req  lighttpd %4s µs/req  rss %5s kB  bad %s%s' \
+	say "$(printf '%-16s %7s req/s  p50 %6.2f ms  p99 %7.2f ms  service %5s µs/req  sandbox %5s µs/req  lighttpd %4s µs/req  rss %5s kB (private %s)  bad %s%s' \
 		"$name" "${RES[$name.rps]}" "$(calc "${RES[$name.p50_us]}/1000")" \
 		"$(calc "${RES[$name.p99_us]}/1000")" "${RES[$name.cpu_us]}" "${RES[$name.sandbox_us]}" \
-		"${RES[$name.lighttpd_us]}" "${RES[$name.rss]}" "${RES[$name.bad]}" \
+		"${RES[$name.lighttpd_us]}" "${RES[$name.rss]}" "${RES[$name.priv]}" "${RES[$name.bad]}" \
 		"${sample:+ (e.g. $sample)}")"
 }
 
 SEARCH_PATH="/api/user/phone-numbers/search?limit=20"
+
+# buy_run NAME COUNT -- offers COUNT numbers, then the purchase load; when
+# wrk ran out of numbers, offers 1.5 x what the measured rate needs and runs
+# it again (the first run's numbers are spent either way).
+buy_run() {
+	local name=$1 count=$2
+	say "$name: offering $count numbers..."
+	offer "$count" "$R/numbers-$name"
+	say "$name: purchase load..."
+	load "$name" "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers-$name" "$THREADS"
+	if [ "${RES[$name.exhausted]}" -gt 0 ]; then
+		count=$(calc "${RES[$name.rps]} * $DURATION * 1.5 + 500" | xargs printf '%.0f')
+		say "$name: ran out of numbers; again with $count"
+		offer "$count" "$R/numbers-$name"
+		load "$name" "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers-$name" "$THREADS"
+	fi
+}
 
 # --- the scenarios ---------------------------------------------------------------------
 
@@ -358,11 +393,7 @@ say "health..."
 load health "$API/api/health" "$CONNS" "$DURATION" get /api/health 200
 say "search..."
 load search "$API$SEARCH_PATH" "$CONNS" "$DURATION" get "$SEARCH_PATH" 200 "$R/keys"
-say "offering $NUMBERS numbers for the purchase run..."
-offer "$NUMBERS" "$R/numbers"
-say "purchase..."
-load purchase "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers" "$THREADS"
-[ "${RES[purchase.exhausted]}" -gt 0 ] && say "warning: the purchase run ran out of numbers (BENCH_NUMBERS)"
+buy_run purchase "$NUMBERS"
 
 # --- fsyncs per request, and the machine's commit rate ----------------------------------
 
@@ -434,12 +465,19 @@ if ! skip cgi; then
 	for ((i = 0; i < CGI_RUNS; i++)); do env -i PATH="$PATH" /bin/true </dev/null >/dev/null 2>&1; done
 	t1=$(date +%s%N)
 	RES[cgi.true]=$(calc "($t1 - $t0) / 1e6 / $CGI_RUNS" | xargs printf '%.2f')
+	# hello.fcgi started as CGI finds no FastCGI socket and exits: the
+	# cost of exec'ing a small libfcgi program.
+	t0=$(date +%s%N)
+	for ((i = 0; i < CGI_RUNS; i++)); do env -i PATH="$PATH" "$HELLO" </dev/null >/dev/null 2>&1; done
+	t1=$(date +%s%N)
+	RES[cgi.hello]=$(calc "($t1 - $t0) / 1e6 / $CGI_RUNS" | xargs printf '%.2f')
+	RES[cgi.libs]=$(ldd "$FCGI" | wc -l)
 	read -r RES[cgi.health] RES[cgi.health_status] < <(cgi_time GET /api/health "")
 	# An authenticated purchase refused by the checks (a number no search
 	# offered): key, body, E.164, in-use and offer look-ups, no provider call.
 	read -r RES[cgi.buy] RES[cgi.buy_status] < <(cgi_time POST /api/user/phone-numbers/purchase \
 		'{"phone_number":"+12025550123"}' "${KEYS[0]}")
-	say "CGI: health ${RES[cgi.health]} ms (status ${RES[cgi.health_status]}), refused purchase ${RES[cgi.buy]} ms (status ${RES[cgi.buy_status]}); /bin/true ${RES[cgi.true]} ms"
+	say "CGI: health ${RES[cgi.health]} ms (status ${RES[cgi.health_status]}), refused purchase ${RES[cgi.buy]} ms (status ${RES[cgi.buy_status]}); /bin/true ${RES[cgi.true]} ms, hello.fcgi exiting ${RES[cgi.hello]} ms"
 fi
 
 # --- growth: 1,000,000 rows ---------------------------------------------------------------
@@ -491,10 +529,7 @@ SQL
 	for _ in $(seq 1 $((PROCS * 4))); do curl -s -o /dev/null "$API/api/health"; done
 	say "growth: search..."
 	load growth_search "$API$SEARCH_PATH" "$CONNS" "$DURATION" get "$SEARCH_PATH" 200 "$R/keys"
-	say "growth: offering $NUMBERS numbers..."
-	offer "$NUMBERS" "$R/numbers-growth"
-	say "growth: purchase..."
-	load growth_purchase "$API/api/user/phone-numbers/purchase" "$CONNS" "$DURATION" buy "$R/numbers-growth" "$THREADS"
+	buy_run growth_purchase "$(calc "${RES[purchase.rps]} * $DURATION * 1.5 + 500" | xargs printf '%.0f')"
 	unserve service
 	start_service "$PROCS"
 fi
@@ -540,15 +575,18 @@ hello_rps=${RES[hello.rps]}
 row() {	# row NAME LABEL
 	local n=$1 errs
 	errs=$((RES[$n.bad] + RES[$n.socket_errors]))
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "${RES[$n.rps]}" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "${RES[$n.rps]}" \
 		"$(ms "${RES[$n.p50_us]}")" "$(ms "${RES[$n.p99_us]}")" "${RES[$n.cpu_us]}" \
-		"$(mib "${RES[$n.rss]}")" "$(calc "${RES[$n.rps]} / $hello_rps" | xargs printf '%.2f')" \
+		"$(mib "${RES[$n.rss]}")" "$(mib "${RES[$n.priv]}")" "$(calc "${RES[$n.rps]} / $hello_rps" | xargs printf '%.2f')" \
 		"$errs / ${RES[$n.requests]}" "${RES[$n.busy]}%"
 }
 
 rss_all=0
-for n in health search purchase growth_search growth_purchase; do
-	[ -n "${RES[$n.rss]:-}" ] && [ "${RES[$n.rss]}" -gt $rss_all ] && rss_all=${RES[$n.rss]}
+priv_all=0
+for n in health search purchase growth_search growth_purchase $(for p in $LAT_PROCS; do echo lat$p; done); do
+	[ -n "${RES[$n.rss]:-}" ] || continue
+	[ "${RES[$n.rss]}" -gt $rss_all ] && rss_all=${RES[$n.rss]}
+	[ "${RES[$n.priv]}" -gt $priv_all ] && priv_all=${RES[$n.priv]}
 done
 
 {
@@ -563,8 +601,8 @@ done
 	echo "- command: \`$cmdline\`"
 	echo "- load: wrk $THREADS threads, $CONNS connections, ${DURATION} s per scenario; $PROCS FastCGI processes for the service and for hello; sandbox $SANDBOX_PROCS processes; $ACCOUNTS accounts"
 	echo
-	echo "| scenario | req/s | p50 ms | p99 ms | service CPU µs/req | RSS/worker MiB | ratio to hello | errors / requests | machine CPU busy |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| scenario | req/s | p50 ms | p99 ms | service CPU µs/req | RSS/worker MiB | private/worker MiB | ratio to hello | errors / requests | machine CPU busy |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	row hello "hello (ceiling: fixed JSON, same headers)"
 	row health "GET /api/health"
 	row search "GET search, limit=20"
@@ -574,7 +612,7 @@ done
 		row growth_purchase "purchase, 1,000,000 rows"
 	fi
 	echo
-	echo "Service CPU is utime+stime of the purchase.fcgi workers alone (/proc/PID/stat) over completed requests; for hello, of the hello.fcgi workers. RSS is the largest VmRSS of the workers after the run."
+	echo "Service CPU is utime+stime of the purchase.fcgi workers alone (/proc/PID/stat) over completed requests; for hello, of the hello.fcgi workers. RSS is the largest VmRSS of the workers after the run (shared libraries included: the same pages in every worker); private is the largest Private_Clean+Private_Dirty (smaps_rollup), what each further worker adds. Machine CPU busy: all cores, every process (wrk, both lighttpds, the sandbox, anything else running)."
 	echo
 	echo "| measure | value |"
 	echo "| --- | --- |"
@@ -593,7 +631,8 @@ done
 	if [ -n "${RES[cgi.health]:-}" ]; then
 		echo "| plain CGI, GET /api/health (exec, configuration, database open) | ${RES[cgi.health]} ms |"
 		echo "| plain CGI, authenticated purchase refused by the checks (status ${RES[cgi.buy_status]}) | ${RES[cgi.buy]} ms |"
-		echo "| the same loop exec'ing /bin/true (the loop's own cost) | ${RES[cgi.true]} ms |"
+		echo "| the same loop exec'ing /bin/true (the loop's own cost) / hello.fcgi (exits at once) | ${RES[cgi.true]} ms / ${RES[cgi.hello]} ms |"
+		echo "| shared objects purchase.fcgi loads (ldd) | ${RES[cgi.libs]} |"
 	fi
 	if [ -n "${RES[growth_search.rps]:-}" ]; then
 		echo "| growth database (${GROWTH_ROWS} each of purchases, numbers, offers) | ${RES[growth.size]} MB, filled in ${RES[growth.fill_s]} s |"
@@ -605,11 +644,11 @@ done
 		echo
 		echo "Provider latency: the sandbox delays customer_get, subscription_create, number_buy and invoice_pay by ${LAT_MS} ms each (a purchase waits ~$((4 * LAT_MS)) ms); wrk connections = processes, ${LAT_DURATION} s each."
 		echo
-		echo "| processes | purchases/s | per process | p50 ms | p99 ms | RSS/worker MiB | errors / requests |"
-		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		echo "| processes | purchases/s | per process | p50 ms | p99 ms | RSS/worker MiB | private/worker MiB | service CPU µs/purchase | errors / requests |"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		for p in $LAT_PROCS; do
 			n=lat$p
-			echo "| $p | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]}" | xargs printf '%.1f') | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]} / $p" | xargs printf '%.2f') | $(ms "${RES[$n.p50_us]}") | $(ms "${RES[$n.p99_us]}") | $(mib "${RES[$n.rss]}") | $((RES[$n.bad] + RES[$n.socket_errors])) / ${RES[$n.requests]} |"
+			echo "| $p | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]}" | xargs printf '%.1f') | $(calc "${RES[$n.requests]} * 1e6 / ${RES[$n.duration_us]} / $p" | xargs printf '%.2f') | $(ms "${RES[$n.p50_us]}") | $(ms "${RES[$n.p99_us]}") | $(mib "${RES[$n.rss]}") | $(mib "${RES[$n.priv]}") | ${RES[$n.cpu_us]} | $((RES[$n.bad] + RES[$n.socket_errors])) / ${RES[$n.requests]} |"
 		done
 	fi
 	echo
@@ -622,7 +661,7 @@ done
 	echo "| purchase p99 < 25 ms at $CONNS connections | $(ms "${RES[purchase.p99_us]}") ms | $(mark "$(ok "${RES[purchase.p99_us]} < 25000")") |"
 	[ -n "${RES[fsync.purchase.per]:-}" ] &&
 		echo "| ≤ 2 fsyncs per purchase | ${RES[fsync.purchase.per]} | $(mark "$(ok "${RES[fsync.purchase.per]} <= 2")") |"
-	echo "| RSS < 8 MiB per worker | $(mib "$rss_all") MiB | $(mark "$(ok "$rss_all < 8192")") |"
+	echo "| RSS < 8 MiB per worker (VmRSS) | $(mib "$rss_all") MiB (private $(mib "$priv_all") MiB) | $(mark "$(ok "$rss_all < 8192")") |"
 	[ -n "${RES[cgi.health]:-}" ] &&
 		echo "| plain CGI request < 5 ms | ${RES[cgi.health]} ms (health), ${RES[cgi.buy]} ms (refused purchase) | $(mark "$(ok "${RES[cgi.health]} < 5 && ${RES[cgi.buy]} < 5")") |"
 	if [ -n "${RES[growth_search.rps]:-}" ]; then

@@ -125,7 +125,11 @@ request_read_json_body(struct request *r)
 
 	if (!is_json(r->content_type))
 		return PURCHASE_EMEDIA;
-	if (cl == NULL || *cl == '\0')
+	/* No length, or a length of zero: mod_fcgid reads the body itself and
+	 * passes CONTENT_LENGTH=0 when the client sent no Content-Length, so
+	 * the two cannot be told apart -- and an empty body is never a valid
+	 * request here. Both are 411, on every server. */
+	if (cl == NULL || *cl == '\0' || strcmp(cl, "0") == 0)
 		return PURCHASE_ELENGTH;
 	/* Whole-string, bounded: digits only, and stop before overflow. */
 	for (; *cl != '\0'; cl++) {

@@ -40,8 +40,8 @@ static int
 fail(struct purchase_ctx *ctx, struct request *r, const struct sink *out, enum purchase_err err,
     const struct purchase_detail *d)
 {
-	if (d != NULL && d->text[0] != '\0')
-		purchase_log(ctx, "%s: %s", purchase_strerror(err), d->text);
+	if ((d != NULL && d->text[0] != '\0') || purchase_status_of(err)->http >= 500)
+		purchase_log(ctx, "%s: %s", purchase_strerror(err), d ? d->text : "");
 	reply_error(out, err, r->request_id, NULL);
 	return purchase_status_of(err)->http;
 }

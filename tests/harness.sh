@@ -317,13 +317,16 @@ h_serve() {
 		h_apache_own "$dir"
 		local user=""
 		[ "$(id -u)" -eq 0 ] && user=$(id -un www-data 2>/dev/null || echo nobody)
+		: >"$dir/responder.log"
+		[ -n "$user" ] && chown "$user" "$dir/responder.log"
 		# The configuration reaches the responder only per request (the
-		# snippet's SetEnv): none in its environment.
-		env -u PURCHASE_CONFIG LD_LIBRARY_PATH="$H_FCGI_LIBPATH" PURCHASE_CHILDREN="$procs" \
+		# snippet's SetEnv): the one in its environment does not exist.
+		PURCHASE_CONFIG=$dir/no-such.conf LD_LIBRARY_PATH="$H_FCGI_LIBPATH" \
+			PURCHASE_CHILDREN="$procs" PURCHASE_LOG="$dir/responder.log" \
 			PURCHASE_USER="$user" PURCHASE_GROUP="$([ -n "$user" ] && id -gn "$user")" \
 			PURCHASE_SOCKET_GROUP="$([ -n "$user" ] && id -gn "$user")" SPAWN_FCGI="$SPAWN_FCGI" \
-			sh "$dir/purchase-spawn-fcgi" >>"$dir/responder.log" 2>&1 || {
-			sed 's/^/#   /' "$dir/responder.log" >&2
+			sh "$dir/purchase-spawn-fcgi" >>"$dir/spawn.log" 2>&1 || {
+			sed 's/^/#   /' "$dir/spawn.log" >&2
 			return 1
 		}
 		local pid
