@@ -225,3 +225,28 @@ pur_call_name(enum pur_call c)
 	}
 	return "?";
 }
+
+enum pur_call
+pur_http_call(struct pur_http *h, const struct pur_http_req *req, struct pur_http_reply *r,
+    struct pur_call_info *info)
+{
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (pur_http_do(h, req, r) != PURCHASE_OK)
+		return PUR_CALL_RETRY; /* nothing was sent */
+	if (info != NULL) {
+		info->status = r->status;
+		info->elapsed_ms = r->elapsed_ms;
+	}
+	if (r->outcome == PUR_HTTP_NOT_SENT)
+		return PUR_CALL_RETRY;
+	if (r->outcome != PUR_HTTP_REPLY)
+		return PUR_CALL_UNKNOWN;
+	if (r->status >= 200 && r->status < 300)
+		return PUR_CALL_OK;
+	if (r->status == 429)
+		return PUR_CALL_RETRY;
+	if (r->status >= 500 || r->status < 200)
+		return PUR_CALL_UNKNOWN;
+	return PUR_CALL_REJECTED;
+}

@@ -80,4 +80,11 @@ struct pur_call_info {
 };
 
 const char *pur_call_name(enum pur_call c);
+
+/* Performs req and classifies what is vendor-neutral: not sent or 429 ->
+ * RETRY; no complete reply or 5xx -> UNKNOWN; 2xx -> OK; any other 4xx ->
+ * REJECTED, which the vendor's client refines from its error body. info
+ * (optional) receives status and time. */
+enum pur_call pur_http_call(struct pur_http *h, const struct pur_http_req *req,
+    struct pur_http_reply *r, struct pur_call_info *info);
 #endif

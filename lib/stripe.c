@@ -240,6 +240,7 @@ call(const struct pur_stripe *s, const char *method, const char *url, const char
 {
 	struct pur_http_req req = {0};
 	struct pur_stripe_error e;
+	enum pur_call rc;
 
 	req.method = method;
 	req.url = url;
@@ -247,24 +248,8 @@ call(const struct pur_stripe *s, const char *method, const char *url, const char
 	req.idem_key = idem;
 	req.form = form;
 	req.version = PUR_STRIPE_VERSION;
-	if (info != NULL)
-		memset(info, 0, sizeof(*info));
-	if (pur_http_do(s->http, &req, r) != PURCHASE_OK)
-		return PUR_CALL_RETRY;
-	if (info != NULL) {
-		info->status = r->status;
-		info->elapsed_ms = r->elapsed_ms;
-	}
-	if (r->outcome == PUR_HTTP_NOT_SENT)
-		return PUR_CALL_RETRY;
-	if (r->outcome != PUR_HTTP_REPLY)
-		return PUR_CALL_UNKNOWN;
-	if (r->status >= 200 && r->status < 300)
-		return PUR_CALL_OK;
-	if (r->status == 429)
-		return PUR_CALL_RETRY;
-	if (r->status >= 500 || r->status < 200)
-		return PUR_CALL_UNKNOWN;
+	if ((rc = pur_http_call(s->http, &req, r, info)) != PUR_CALL_REJECTED)
+		return rc;
 	if (pur_stripe_parse_error(r->body.data, r->body.len, &e) != 0)
 		return PUR_CALL_UNKNOWN;
 	if (info != NULL)

@@ -230,6 +230,7 @@ call(const struct pur_twilio *t, const char *method, const char *url, const char
     struct pur_http_reply *r, long *code, struct pur_call_info *info)
 {
 	struct pur_http_req req = {0};
+	enum pur_call rc;
 
 	*code = 0;
 	req.method = method;
@@ -237,24 +238,8 @@ call(const struct pur_twilio *t, const char *method, const char *url, const char
 	req.user = t->cfg->twilio_account_sid ? t->cfg->twilio_account_sid : "";
 	req.pass = t->cfg->twilio_auth_token ? t->cfg->twilio_auth_token : "";
 	req.form = form;
-	if (info != NULL)
-		memset(info, 0, sizeof(*info));
-	if (pur_http_do(t->http, &req, r) != PURCHASE_OK)
-		return PUR_CALL_RETRY;
-	if (info != NULL) {
-		info->status = r->status;
-		info->elapsed_ms = r->elapsed_ms;
-	}
-	if (r->outcome == PUR_HTTP_NOT_SENT)
-		return PUR_CALL_RETRY;
-	if (r->outcome != PUR_HTTP_REPLY)
-		return PUR_CALL_UNKNOWN;
-	if (r->status >= 200 && r->status < 300)
-		return PUR_CALL_OK;
-	if (r->status == 429)
-		return PUR_CALL_RETRY;
-	if (r->status >= 500 || r->status < 200)
-		return PUR_CALL_UNKNOWN;
+	if ((rc = pur_http_call(t->http, &req, r, info)) != PUR_CALL_REJECTED)
+		return rc;
 	if (pur_twilio_parse_error(r->body.data, r->body.len, code) != 0)
 		return PUR_CALL_UNKNOWN;
 	if (info != NULL)

@@ -27,36 +27,13 @@ h_start 2 || { echo "Bail out! cannot start the stack"; exit 1; }
 read -r A_ID A_KEY < <(h_account pm_card_visa)
 read -r D_ID D_KEY < <(h_account pm_card_chargeCustomerFail)
 
-USED=" "
-fresh_number() {	# fresh_number KEY -- sets NUM: offered to KEY, never tried
-	local n
-	h_search "$1" "limit=50"
-	for n in $(echo "$H_BODY" | jq -r '.data[].phone_number'); do
-		case "$USED" in *" $n "*) continue ;; esac
-		USED="$USED$n "
-		NUM=$n
-		return 0
-	done
-	return 1
-}
 
-# Per purchase: effective subscriptions, payments and buys in the ledger.
-check_effects() {	# check_effects NUMBER DESC
-	local pid led subs paid buys
-	pid=$(h_sql "select id from purchases where phone_number='$1' order by id desc limit 1")
-	led=$(h_ledger)
-	subs=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p)] | length')
-	paid=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p) | .latest_invoice] as $inv | [.invoices[] | select(.id as $i | $inv | index($i)) | select(.paid)] | length')
-	buys=$(echo "$led" | jq --arg n "$1" '[.numbers[] | select(.phone_number == $n)] | length')
-	ok "$([ "$subs" -le 1 ] && [ "$paid" -le 1 ] && [ "$buys" -le 1 ]; echo $?)" \
-		"$2: at most one subscription ($subs), payment ($paid), buy ($buys)"
-}
 
 # One crash: buy with KEY under PURCHASE_CRASH_AT=POINT, then finish with
 # HOW (recover | retry); check the process died, the outcome, the ledgers.
 crash_run() {	# crash_run KEY POINT HOW WANT-STATUS
 	local key=$1 point=$2 how=$3 want=$4 num idem first
-	fresh_number "$key"
+	h_fresh_number "$key"
 	num=$NUM
 	idem="crash-$point-$how-$RANDOM$RANDOM"
 	h_cgi POST $BUY "$key" "{\"phone_number\":\"$num\"}" \
@@ -72,7 +49,7 @@ crash_run() {	# crash_run KEY POINT HOW WANT-STATUS
 	is "$H_STATUS $H_BODY" "$want $first" "$point/$how: and replays it byte for byte"
 	h_reconcile
 	ok $? "$point/$how: reconcile finds no difference"
-	check_effects "$num" "$point/$how"
+	h_check_effects "$num" "$point/$how"
 }
 
 # Forward points (a card that pays). Recovery compensates what was not
@@ -105,7 +82,7 @@ h_fault subscription_create delay -1 60
 h_fault number_buy delay -1 60
 h_fault invoice_pay delay -1 60
 for run in $(seq 1 $((RUNS * 4))); do
-	fresh_number "$A_KEY"
+	h_fresh_number "$A_KEY"
 	num=$NUM
 	body="{\"phone_number\":\"$num\"}"
 	printf '%s' "$body" >"$H_DIR/kill.body"
@@ -120,7 +97,7 @@ for run in $(seq 1 $((RUNS * 4))); do
 	env $LATER "$PURCHASECTL" recover 2>/dev/null
 	h_reconcile
 	ok $? "random kill $run: reconcile finds no difference"
-	check_effects "$num" "random kill $run"
+	h_check_effects "$num" "random kill $run"
 	is "$(h_sql "select count(*) from purchases where phone_number='$num' and state not in ('complete','failed')")" \
 		0 "random kill $run: the purchase ended"
 done
@@ -133,7 +110,7 @@ curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
 h_fault subscription_create delay -1 0
 curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
 for extra in 0 8 16 24 32 48 64 96 128 192 256; do
-	fresh_number "$A_KEY"
+	h_fresh_number "$A_KEY"
 	num=$NUM
 	body="{\"phone_number\":\"$num\"}"
 	printf '%s' "$body" >"$H_DIR/full.body"

@@ -24,33 +24,14 @@ read -r D_ID D_KEY < <(h_account pm_card_chargeCustomerFail)
 fi_build=0
 grep -q '^#define PURCHASE_FAULT_INJECTION 1' "$abs_top_builddir/autoconfig.h" 2>/dev/null && fi_build=1
 
-USED=" "
-fresh_number() {	# sets NUM: offered to KEY $1, never tried before
-	local n
-	h_search "$1" "limit=50"
-	for n in $(echo "$H_BODY" | jq -r '.data[].phone_number'); do
-		case "$USED" in *" $n "*) continue ;; esac
-		USED="$USED$n "
-		NUM=$n
-		return 0
-	done
-	return 1
-}
 
 # After a cell: recovery (past the lease), then every invariant.
 settle() {	# settle NUMBER DESC
-	local pid led subs paid buys
 	curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
 	env $LATER "$PURCHASECTL" recover 2>/dev/null
 	h_reconcile
 	ok $? "$2: reconcile finds no difference"
-	pid=$(h_sql "select id from purchases where phone_number='$1' order by id desc limit 1")
-	led=$(h_ledger)
-	subs=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p)] | length')
-	paid=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p) | .latest_invoice] as $inv | [.invoices[] | select(.id as $i | $inv | index($i)) | select(.paid)] | length')
-	buys=$(echo "$led" | jq --arg n "$1" '[.numbers[] | select(.phone_number == $n)] | length')
-	ok "$([ "$subs" -le 1 ] && [ "$paid" -le 1 ] && [ "$buys" -le 1 ]; echo $?)" \
-		"$2: at most one subscription ($subs), payment ($paid), buy ($buys)"
+	h_check_effects "$1" "$2"
 	is "$(h_sql "select count(*) from purchases where phone_number='$1' and state not in ('complete','failed')")" \
 		0 "$2: the purchase ended"
 }
@@ -67,7 +48,7 @@ for op in subscription_create number_buy invoice_pay subscription_cancel number_
 	key=$(key_for "$op")
 	for kind in timeout_before timeout_after 500 429 malformed; do
 		for count in 1 -1; do
-			fresh_number "$key"
+			h_fresh_number "$key"
 			delay=""
 			case "$kind" in timeout_*) delay=800 ;; esac
 			h_fault "$op" "$kind" "$count" $delay
@@ -95,7 +76,7 @@ if [ "$fi_build" = 1 ]; then
 		set -- $cell
 		op=$1 point=$2 vendor=$3
 		key=$(key_for "$op")
-		fresh_number "$key"
+		h_fresh_number "$key"
 		body="{\"phone_number\":\"$NUM\"}"
 		h_cgi POST /api/user/phone-numbers/purchase "$key" "$body" \
 			HTTP_IDEMPOTENCY_KEY="refused-$op" PURCHASE_CRASH_AT="$point"

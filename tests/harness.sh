@@ -505,3 +505,32 @@ h_reconcile() {
 	[ $rc -ne 0 ] && printf "%s\n" "$out" | sed "s/^/#   /"
 	return $rc
 }
+
+# h_fresh_number KEY -- sets NUM to a number offered to KEY that this test
+# has not tried before (released numbers come back in searches).
+H_USED=" "
+h_fresh_number() {
+	local n
+	h_search "$1" "limit=50"
+	for n in $(echo "$H_BODY" | jq -r '.data[].phone_number'); do
+		case "$H_USED" in *" $n "*) continue ;; esac
+		H_USED="$H_USED$n "
+		NUM=$n
+		return 0
+	done
+	return 1
+}
+
+# h_check_effects NUMBER DESC -- one TAP point: the latest purchase of
+# NUMBER made at most one subscription and one payment, and the number was
+# bought at most once, according to the sandbox's ledger.
+h_check_effects() {
+	local pid led subs paid buys
+	pid=$(h_sql "select id from purchases where phone_number='$1' order by id desc limit 1")
+	led=$(h_ledger)
+	subs=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p)] | length')
+	paid=$(echo "$led" | jq --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p) | .latest_invoice] as $inv | [.invoices[] | select(.id as $i | $inv | index($i)) | select(.paid)] | length')
+	buys=$(echo "$led" | jq --arg n "$1" '[.numbers[] | select(.phone_number == $n)] | length')
+	ok "$([ "$subs" -le 1 ] && [ "$paid" -le 1 ] && [ "$buys" -le 1 ]; echo $?)" \
+		"$2: at most one subscription ($subs), payment ($paid), buy ($buys)"
+}
