@@ -85,7 +85,13 @@ if [ "${BENCH_BUILD:-1}" = 0 ]; then
 	say "using the existing build in _build/bench (BENCH_BUILD=0)"
 else
 	say "building _build/bench (-O2, no sanitizers, no fault injection)..."
-	"$top/scripts/build.sh" _build/bench
+	if ! "$top/scripts/build.sh" _build/bench; then
+		# The whole tree did not build (a document being written, say):
+		# build what the benchmark runs.
+		say "full build failed; building the benchmark's programs only"
+		make -s -C "$top/_build/bench" -j"$(nproc)" lib/libpurchase.la cgi-bin/purchase.fcgi \
+			tools/purchasectl sandbox/sandbox.fcgi bench/hello.fcgi bench/commits >/dev/null
+	fi
 fi
 B=$top/_build/bench
 FCGI=$B/cgi-bin/.libs/purchase.fcgi   # the real binary, not libtool's wrapper
@@ -518,8 +524,9 @@ SELECT 1 + i % $ACCOUNTS, '+1998' || printf('%07d', i), 'US', 'local', 115,
 FROM n;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
-ANALYZE;
 SQL
+	# (No ANALYZE: the service never runs it, and with sqlite_stat4 present
+	# SQLite re-prepares statements per binding -- not what users have.)
 	RES[growth.fill_s]=$(($(date +%s) - t0))
 	RES[growth.size]=$(du -m "$G" | cut -f1)
 	say "growth database: ${RES[growth.size]} MB in ${RES[growth.fill_s]} s"

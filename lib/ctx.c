@@ -95,7 +95,14 @@ purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(line, sizeof(line), "purchase[%ld]: req=%s ", (long)getpid(),
+	static pid_t pid;
+
+	/* getpid() once per process, not a syscall per log line. Process
+	 * managers exec each worker afresh, and nothing here forks after
+	 * logging, so the cached value stays right. */
+	if (pid == 0)
+		pid = getpid();
+	n = snprintf(line, sizeof(line), "purchase[%ld]: req=%s ", (long)pid,
 	    ctx && ctx->request_id[0] ? ctx->request_id : "-");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
