@@ -8,12 +8,14 @@
 #   run:     lighttpd (the quick start serves through it)
 #   test:    curl jq sqlite3 (the integration tests drive the real server
 #            with curl, read JSON with jq and look into the database with
-#            the sqlite3 shell); apache2 + libapache2-mod-fcgid for the
-#            Apache integration tests; valgrind for the memory checks.
+#            the sqlite3 shell); apache2 + libapache2-mod-fcgid + spawn-fcgi for the
+#            Apache integration tests (tests/servers.sh: mod_fcgid,
+#            mod_proxy_fcgi, plain CGI); man-db to check the man pages;
+#            valgrind for the memory checks.
 set -e
 PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
 libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid valgrind"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind"
 
 missing=""
 for p in $PKGS; do

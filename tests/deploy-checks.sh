@@ -77,6 +77,14 @@ graceful() {	# graceful SIGNAL -- a purchase in flight survives SIGNAL
 
 case $H_SERVER in
 apache-cgi)
+	# The shipped .htaccess refuses the database, the configuration and SQL
+	# to the web when they sit in the web space.
+	for f in purchase.db purchase.db-wal purchase.db-shm purchase.conf prices.sql .htaccess; do
+		[ -e "$H_DOCROOT/$f" ] || echo secret >"$H_DOCROOT/$f"
+		is "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/$f")" 403 ".htaccess refuses $f"
+	done
+	echo public >"$H_DOCROOT/readme.txt"
+	is "$(curl -s "$BASE/readme.txt")" public "... and serves other files"
 	echo "ok $((H_TESTNO + 1)) - # SKIP plain CGI: one process per request, no process manager"
 	H_TESTNO=$((H_TESTNO + 1)) ;;
 *)

@@ -1,10 +1,12 @@
 # harness.sh -- sourced by the integration tests: TAP helpers, and a real
 # stack on loopback: lighttpd + sandbox.fcgi (Stripe/Twilio stand-in, its
-# own SQLite file) and lighttpd + purchase.fcgi (the service, its own SQLite
-# file), on free 127.0.0.1 ports, stopped by PID when the test exits,
-# whatever way it exits.
+# own SQLite file) and purchase.fcgi (the service, its own SQLite file)
+# behind ${H_SERVER:-lighttpd} (lighttpd, apache-fcgid, apache-proxy-fcgi,
+# apache-cgi: see h_serve), on free 127.0.0.1 ports, stopped by PID when the
+# test exits, whatever way it exits.
 #
-# Needs: lighttpd, curl, jq. Finds the build through $abs_top_builddir
+# Needs: lighttpd, curl, jq; apache2, libapache2-mod-fcgid and spawn-fcgi
+# for the Apache servers. Finds the build through $abs_top_builddir
 # (set by make check) or the current directory.
 
 set -u
@@ -284,7 +286,9 @@ h_apache() {
 		} >"$dir/httpd.conf"
 	h_apache_own "$dir"
 	H_ERRLOG=$dir/error.log
-	"$APACHE2" -f "$dir/httpd.conf" -DFOREGROUND >>"$dir/startup.log" 2>&1 &
+	# Its own session: on shutdown Apache signals its whole process group,
+	# which would otherwise be this test (and make).
+	setsid "$APACHE2" -f "$dir/httpd.conf" -DFOREGROUND >>"$dir/startup.log" 2>&1 &
 	H_PIDS+=($!)
 	h_wait_http "$port" "$dir/startup.log" "$dir/error.log"
 }
@@ -339,6 +343,7 @@ h_serve() {
 	apache-cgi)
 		mkdir -p "$dir/www/shop"
 		cp "$H_FCGI_REAL" "$dir/www/shop/purchase.fcgi"
+		H_DOCROOT=$dir/www/shop
 		h_subst "$H_CONFDIR/htaccess-cgi.in" "$dir/www/shop/.htaccess" "$dir/www/shop" "$dir/run"
 		: >"$dir/none.conf"
 		h_apache "$dir" "$port" "$dir/none.conf" cgi || return 1
@@ -362,13 +367,11 @@ h_apache_own() {
 	return 0
 }
 
-# h_start [PROCS] -- sandbox and service (through $H_SERVER); sets SANDBOX,
-# BASE, PURCHASE_CONFIG, H_ERRLOG.
-h_start() {
-	local procs=${1:-2} sport pport
-	sport=$(h_freeport) && pport=$(h_freeport) || return 1
+# h_sandbox -- the sandbox, priced from our list; sets SANDBOX.
+h_sandbox() {
+	local sport
+	sport=$(h_freeport) || return 1
 	SANDBOX=http://127.0.0.1:$sport
-	BASE=http://127.0.0.1:$pport
 	h_lighttpd sandbox "$sport" "$SANDBOX_FCGI" "${SANDBOX_PROCS:-4}" \
 		"SANDBOX_DB=$H_DIR/sandbox.db" "SANDBOX_STRIPE_KEY=sk_test_sandbox" \
 		"SANDBOX_TWILIO_SID=AC00000000000000000000000000000000" \
@@ -380,6 +383,11 @@ h_start() {
 		curl -sf -H 'Content-Type: application/json' -d "{\"id\":\"$id\",\"unit_amount\":$cents}" \
 			"$SANDBOX/_sandbox/prices" >/dev/null
 	done
+}
+
+# h_config -- writes $H_DIR/purchase.conf for the sandbox; sets and exports
+# PURCHASE_CONFIG.
+h_config() {
 	PURCHASE_CONFIG=$H_DIR/purchase.conf
 	export PURCHASE_CONFIG
 	cat >"$PURCHASE_CONFIG" <<EOF
@@ -398,6 +406,16 @@ purchase_rate_per_minute = ${H_PURCHASE_RATE:-0}
 busy_timeout_ms = ${H_BUSY_TIMEOUT_MS:-2000}
 search_rate_per_minute = ${H_SEARCH_RATE:-0}
 EOF
+}
+
+# h_start [PROCS] -- sandbox and service (through $H_SERVER); sets SANDBOX,
+# BASE, PURCHASE_CONFIG, H_ERRLOG.
+h_start() {
+	local procs=${1:-2} pport
+	h_sandbox || return 1
+	pport=$(h_freeport) || return 1
+	BASE=http://127.0.0.1:$pport
+	h_config
 	"$PURCHASECTL" init || return 1
 	"$PURCHASECTL" prices load "$abs_top_srcdir/sql/prices.sql" || return 1
 	h_serve "$H_SERVER" "$pport" "$procs" || return 1
