@@ -117,3 +117,14 @@ purchase_key_revoke(struct purchase_ctx *ctx, const char *key_or_prefix,
 		return pur_store_key_revoke(ctx->store, key_or_prefix, pur_now());
 	return pur_error_set(d, PURCHASE_EINVAL, "not a key or key prefix");
 }
+
+enum purchase_err
+purchase_status(struct purchase_ctx *ctx, purchase_count_fn fn, void *arg,
+    struct purchase_detail *d)
+{
+	enum purchase_err err;
+
+	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
+		return err;
+	return pur_store_counts(ctx->store, fn, arg);
+}

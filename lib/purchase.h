@@ -229,6 +229,15 @@ enum purchase_err purchase_account_create(struct purchase_ctx *ctx, const char *
 enum purchase_err purchase_key_create(struct purchase_ctx *ctx, int64_t account_id, char **key,
     struct purchase_detail *detail);
 
+/* Receives one count of purchase_status: what is "purchases" (key: a
+ * state) or "numbers" (key: a status). */
+typedef void (*purchase_count_fn)(void *arg, const char *what, const char *key, int64_t n);
+
+/* Counts purchases per state and numbers per status (for purchasectl
+ * status and monitoring). Read only. Errors: ESCHEMA, EDB, EBUSY. */
+enum purchase_err purchase_status(struct purchase_ctx *ctx, purchase_count_fn fn, void *arg,
+    struct purchase_detail *detail);
+
 /* Revokes a key given either the whole key or its public prefix.
  * Errors: ENOT_FOUND, EDB, EBUSY. */
 enum purchase_err purchase_key_revoke(struct purchase_ctx *ctx, const char *key_or_prefix,

@@ -55,6 +55,8 @@ enum stmt {
 	S_PURCHASE_KEY,
 	S_NUMBERS_LIVE_ALL,
 	S_IDEM_DELETE,
+	S_COUNT_PURCHASES,
+	S_COUNT_NUMBERS,
 	S_SYNC_FULL,
 	S_SYNC_NORMAL,
 	S_PURCHASES_UNFINISHED,
@@ -134,6 +136,8 @@ static const char *const sql[S__MAX] = {
 	    "nullif(?10, 0), ?11, ?11)",
 	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
+	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
+	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
 	[S_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[S_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
@@ -1163,4 +1167,29 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 out:
 	rollback(s);
 	return err;
+}
+
+enum purchase_err
+pur_store_counts(struct pur_store *s, void (*fn)(void *arg, const char *what, const char *key,
+    int64_t n), void *arg)
+{
+	static const struct {
+		enum stmt id;
+		const char *what;
+	} q[] = {{S_COUNT_PURCHASES, "purchases"}, {S_COUNT_NUMBERS, "numbers"}};
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		if ((st = get(s, q[i].id)) == NULL)
+			return map_rc(sqlite3_errcode(s->db));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			fn(arg, q[i].what, (const char *)sqlite3_column_text(st, 0),
+			    sqlite3_column_int64(st, 1));
+		done(st);
+		if (rc != SQLITE_DONE)
+			return map_rc(rc);
+	}
+	return PURCHASE_OK;
 }

@@ -174,6 +174,11 @@ enum purchase_err pur_store_purchase_key(struct pur_store *s, int64_t purchase_i
 enum purchase_err pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p,
     int64_t now);
 
+/* Calls fn with the count of purchases per state and of numbers per
+ * status (what = "purchases" or "numbers"). */
+enum purchase_err pur_store_counts(struct pur_store *s,
+    void (*fn)(void *arg, const char *what, const char *key, int64_t n), void *arg);
+
 /* Calls fn for every unreleased number (stops when fn returns non-zero). */
 enum purchase_err pur_store_numbers_each(struct pur_store *s,
     int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,

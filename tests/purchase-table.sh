@@ -206,5 +206,11 @@ wait $lock
 h_buy "$A_KEY" "$n8"
 is "$H_STATUS" 201 "after the lock is gone the purchase goes through"
 
+# --- purchasectl status ----------------------------------------------------
+out=$("$PURCHASECTL" status)
+is "$(printf '%s\n' "$out" | awk -F'\t' '$1 == "numbers" && $2 == "active" {print $3}')" \
+	"$(h_sql "select count(*) from numbers where status = 'active'")" "purchasectl status counts active numbers"
+ok "$(printf '%s\n' "$out" | grep -q "^purchases	failed	"; echo $?)" "purchasectl status counts failed purchases"
+
 plan "$H_TESTNO"
 h_done

@@ -28,6 +28,7 @@ usage(void)
 	      "  key create --account ID                print a new API key (shown once)\n"
 	      "  key revoke KEY|PREFIX                  revoke a key\n"
 	      "  recover                                finish interrupted purchases\n"
+	      "  status                                 purchases per state, numbers per status\n"
 	      "  reconcile                              compare with Stripe and Twilio; print each\n"
 	      "                                         difference; exit 1 when there is any\n"
 	      "The configuration is --config, else $PURCHASE_CONFIG, else "
@@ -68,6 +69,13 @@ print_diff(void *arg, const char *kind, const char *detail)
 {
 	(void)arg;
 	printf("%s\t%s\n", kind, detail);
+}
+
+static void
+print_count(void *arg, const char *what, const char *key, int64_t n)
+{
+	(void)arg;
+	printf("%s\t%s\t%lld\n", what, key, (long long)n);
 }
 
 static int
@@ -137,6 +145,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "purchasectl: recover: %d finished, %d left for later\n", done, left);
 		if (rc == 0 && left > 0)
 			rc = 3;
+	} else if (strcmp(argv[i], "status") == 0) {
+		rc = report(purchase_status(ctx, print_count, NULL, &d), &d, "status");
 	} else if (strcmp(argv[i], "reconcile") == 0) {
 		int n = 0;
 		rc = report(purchase_reconcile(ctx, print_diff, NULL, &n, &d), &d, "reconcile");
