@@ -3,7 +3,8 @@
 # the build with warnings as errors, then `make check` (unit tests and the
 # integration tests against real lighttpd, curl and SQLite), then the same
 # suite built with AddressSanitizer and UndefinedBehaviorSanitizer
-# (SANITIZE=0 skips that pass). Ends with one line "N passed, N failed".
+# (SANITIZE=0 skips that pass), then make distcheck (DISTCHECK=0 skips it).
+# Ends with one line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh" --test || exit 1
@@ -40,6 +41,19 @@ run_suite _build/test
 if [ "${SANITIZE:-1}" != 0 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		run_suite _build/asan --enable-sanitizers
+fi
+# The release tarball builds and passes its tests from a clean unpack
+# (make distcheck; DISTCHECK=0 skips it).
+if [ "${DISTCHECK:-1}" != 0 ]; then
+	echo "test.sh: make distcheck" >&2
+	if make -C "$top/_build/test" -s distcheck >"$top/_build/distcheck.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "test.sh: distcheck passed" >&2
+	else
+		failed=$((failed + 1))
+		echo "test.sh: distcheck FAILED; the end of its log:" >&2
+		tail -40 "$top/_build/distcheck.log" >&2
+	fi
 fi
 [ "$failed" -gt 0 ] && status=1
 echo "$passed passed, $failed failed"
