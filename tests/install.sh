@@ -56,7 +56,9 @@ int main(void) { puts(purchase_strerror(PURCHASE_OK)); return 0; }
 EOF2
 libdir=$(dirname "$lib")
 export LD_LIBRARY_PATH=$libdir
-cc -I"$(dirname "$hdr")" -o "$H_DIR/use" "$H_DIR/use.c" -L"$libdir" -lpurchase 2>&1 | sed 's/^/#   /' >&2
+# A sanitizer build's library needs its runtime in the program too.
+san=$(sed -n 's/^SAN_LDFLAGS = //p' "$abs_top_builddir/Makefile")
+cc $san -I"$(dirname "$hdr")" -o "$H_DIR/use" "$H_DIR/use.c" -L"$libdir" -lpurchase 2>&1 | sed 's/^/#   /' >&2
 ok "$("$H_DIR/use" >/dev/null; echo $?)" "a program links against the installed library"
 
 # The stack, from the installed files.
