@@ -11,7 +11,11 @@ echo "1..6"
 n=0
 for p in $pages; do
 	f=$abs_top_builddir/$p
-	out=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>&1 >/dev/null)
+	# Line-filling warnings depend on how long the configured paths are
+	# (make distcheck installs under a deep temporary prefix), not on the
+	# markup: they are not counted.
+	out=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>&1 >/dev/null |
+		grep -v "cannot adjust line\|can't break line")
 	n=$((n + 1))
 	if [ -f "$f" ] && [ -z "$out" ]; then echo "ok $n - $p renders without warnings"; else
 		echo "not ok $n - $p renders without warnings"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
