@@ -187,14 +187,28 @@ static const char *const stmt_sql[SB_ST__MAX] = {
 static sqlite3 *db;
 static sqlite3_stmt *stmts[SB_ST__MAX];
 
+/* Runs every statement of a fixed script (schema, pragmas): each one
+ * prepared, stepped to the end and finalized. */
 static int exec(const char *sql)
 {
-	char *err = NULL;
+	const char *tail = sql;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "sandbox: sqlite: %s\n", err ? err : sqlite3_errmsg(db));
-		sqlite3_free(err);
-		return -1;
+	while (*tail != '\0') {
+		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
+			fprintf(stderr, "sandbox: sqlite: %s\n", sqlite3_errmsg(db));
+			return -1;
+		}
+		if (st == NULL)
+			continue;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			fprintf(stderr, "sandbox: sqlite: %s\n", sqlite3_errmsg(db));
+			return -1;
+		}
 	}
 	return 0;
 }
