@@ -69,18 +69,3 @@ pur_buf_free(struct pur_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
-
-char *
-pur_buf_detach(struct pur_buf *b, size_t *len)
-{
-	char *p;
-
-	if (b->data == NULL && pur_buf_add(b, "", 0) != 0)
-		return NULL;
-	p = b->data;
-	if (len != NULL)
-		*len = b->len;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return p;
-}

@@ -22,8 +22,4 @@ int pur_buf_add(struct pur_buf *b, const void *p, size_t n);
 int pur_buf_adds(struct pur_buf *b, const char *s);
 void pur_buf_reset(struct pur_buf *b);
 void pur_buf_free(struct pur_buf *b);
-/* Hands the content to the caller (malloc'd, NUL-terminated, never NULL on
- * success) and leaves the buffer empty. NULL on allocation failure. */
-char *pur_buf_detach(struct pur_buf *b, size_t *len);
-
 #endif

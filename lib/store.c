@@ -52,7 +52,6 @@ enum stmt {
 	S_PURCHASE_LEASE,
 	S_PURCHASE_STALE,
 	S_NUMBER_INSERT,
-	S_PURCHASE_KEY,
 	S_NUMBERS_LIVE_ALL,
 	S_IDEM_DELETE,
 	S_COUNT_PURCHASES,
@@ -134,7 +133,6 @@ static const char *const sql[S__MAX] = {
 	    "sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
 	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
 	    "nullif(?10, 0), ?11, ?11)",
-	[S_PURCHASE_KEY] = "SELECT key FROM idempotency WHERE purchase_id = ?1",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
 	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
 	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
@@ -1085,23 +1083,6 @@ pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids, size_t
 		ids[(*n)++] = sqlite3_column_int64(st, 0);
 	done(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
-}
-
-enum purchase_err
-pur_store_purchase_key(struct pur_store *s, int64_t purchase_id, char key[256])
-{
-	sqlite3_stmt *st = get(s, S_PURCHASE_KEY);
-	int rc;
-
-	key[0] = '\0';
-	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
-	sqlite3_bind_int64(st, 1, purchase_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		copy_col(st, 0, key, 256);
-	done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
 
 enum purchase_err

@@ -164,10 +164,6 @@ enum purchase_err pur_store_purchase_end(struct pur_store *s, struct pur_purchas
 enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids,
     size_t max, size_t *n);
 
-/* The idempotency key of a purchase, if it has one (key[0] '\0' if not). */
-enum purchase_err pur_store_purchase_key(struct pur_store *s, int64_t purchase_id,
-    char key[256]);
-
 /* Ends a purchase that never reached a provider (state failed, fenced by
  * its token) and forgets its Idempotency-Key, so that a retry with the key
  * is judged afresh (e.g. once a payment method was added). */
