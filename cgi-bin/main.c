@@ -200,7 +200,9 @@ main(void)
 		struct source src = {cgi_param, cgi_read, NULL};
 		struct sink out = {cgi_write, NULL};
 		serve(&ctx, &src, &out);
-		fflush(stdout);
+		/* The web server has the whole answer at EOF on stdout. */
+		fclose(stdout);
+		purchase_idle(ctx);
 		purchase_ctx_free(ctx);
 		return 0;
 	}
@@ -217,6 +219,7 @@ main(void)
 		busy = 1;
 		serve(&ctx, &src, &out);
 		FCGX_Finish_r(&q);
+		purchase_idle(ctx);
 		if (!stopping)
 			recover_now_and_then(ctx);
 		busy = 0;

@@ -161,3 +161,10 @@ purchase_offers_free(struct purchase_offers *o)
 	o->v = NULL;
 	o->n = 0;
 }
+
+void
+purchase_idle(struct purchase_ctx *ctx)
+{
+	if (ctx != NULL)
+		pur_store_checkpoint(ctx->store);
+}

@@ -1,13 +1,91 @@
 /*
  * http.c -- provider HTTP calls through libcurl.
+ *
+ * libcurl is loaded (dlopen) by the first call that needs it, not linked:
+ * on Debian it brings some 30 shared objects (TLS, Kerberos, LDAP, SSH...)
+ * whose loading costs ~12 ms of every exec and ~4 MiB of every process --
+ * the whole budget of a plain-CGI request, and most of the memory of a
+ * worker that never calls a provider (health, refusals, replays). The
+ * headers are the build's; CURL_SONAME is the library they belong to.
  */
 #include "autoconfig.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+
+/* The libcurl functions used, resolved once. */
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode (*easy_perform)(CURL *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cu;
+static char load_error[256];
+
+#define RESOLVE(field, name) \
+	((*(void **)&cu.field = dlsym(cu.lib, name)) != NULL)
+
+/* Loads libcurl and initializes it; 0 on success. Not thread-safe, like
+ * curl_global_init itself (the service is one thread per process). */
+static int
+curl_load_once(void)
+{
+	if ((cu.lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(load_error, sizeof(load_error), "%s", dlerror());
+		return -1;
+	}
+	if (!(RESOLVE(global_init, "curl_global_init") && RESOLVE(easy_cleanup, "curl_easy_cleanup") &&
+	        RESOLVE(easy_reset, "curl_easy_reset") && RESOLVE(easy_setopt, "curl_easy_setopt") &&
+	        RESOLVE(easy_getinfo, "curl_easy_getinfo") &&
+	        RESOLVE(easy_perform, "curl_easy_perform") &&
+	        RESOLVE(slist_append, "curl_slist_append") &&
+	        RESOLVE(slist_free_all, "curl_slist_free_all"))) {
+		snprintf(load_error, sizeof(load_error), "%s: %s", CURL_SONAME, dlerror());
+		return -1;
+	}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(load_error, sizeof(load_error), "%s: curl_global_init failed", CURL_SONAME);
+		return -1;
+	}
+	/* Last: it is what says "loaded". */
+	if (!RESOLVE(easy_init, "curl_easy_init")) {
+		snprintf(load_error, sizeof(load_error), "%s: %s", CURL_SONAME, dlerror());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+curl_load(void)
+{
+	if (cu.easy_init != NULL)
+		return 0;
+	if (load_error[0] != '\0')
+		return -1;
+	if (curl_load_once() == 0)
+		return 0;
+	/* Said once per process, where the operator looks (the server's
+	 * error log); every call then fails as "not sent". */
+	fprintf(stderr, "purchase: cannot use libcurl (%s); provider calls fail\n", load_error);
+	return -1;
+}
+
+const char *
+pur_http_load_error(void)
+{
+	return load_error[0] != '\0' ? load_error : NULL;
+}
 
 struct pur_http {
 	CURL *curl;
@@ -18,24 +96,13 @@ struct pur_http {
 	void *hook_arg;
 };
 
-static int global_ready;
-
 struct pur_http *
 pur_http_new(long connect_timeout_ms, long timeout_ms, size_t max_reply)
 {
 	struct pur_http *h;
 
-	if (!global_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		global_ready = 1;
-	}
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
-	if ((h->curl = curl_easy_init()) == NULL) {
-		free(h);
-		return NULL;
-	}
 	h->connect_timeout_ms = connect_timeout_ms;
 	h->timeout_ms = timeout_ms;
 	h->max_reply = max_reply;
@@ -48,7 +115,7 @@ pur_http_free(struct pur_http *h)
 	if (h == NULL)
 		return;
 	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
+		cu.easy_cleanup(h->curl);
 	free(h);
 }
 
@@ -102,7 +169,7 @@ add_header2(struct curl_slist **l, const char *name, const char *prefix, const c
 		pur_buf_free(&b);
 		return PURCHASE_ENOMEM;
 	}
-	n = curl_slist_append(*l, b.data);
+	n = cu.slist_append(*l, b.data);
 	pur_buf_free(&b);
 	if (n == NULL)
 		return PURCHASE_ENOMEM;
@@ -122,7 +189,7 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	struct curl_slist *hdr = NULL, *tmp;
 	enum purchase_err err = PURCHASE_ENOMEM;
 	CURLcode rc;
-	CURL *c = h->curl;
+	CURL *c;
 	long reqsize = 0;
 	double total = 0;
 
@@ -134,6 +201,12 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 		return PURCHASE_EINVAL;
 	if (h->hook != NULL)
 		return h->hook(h->hook_arg, req, r);
+	/* Without libcurl nothing can be sent: a transport failure. */
+	if (curl_load() != 0 || (h->curl == NULL && (h->curl = cu.easy_init()) == NULL)) {
+		r->outcome = PUR_HTTP_NOT_SENT;
+		return PURCHASE_OK;
+	}
+	c = h->curl;
 
 	/* Headers are not trusted to any value containing a line break. */
 	if ((req->idem_key && strpbrk(req->idem_key, "\r\n")) ||
@@ -141,7 +214,7 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 		return PURCHASE_EINVAL;
 	/* "Expect:" with no value removes curl's 100-continue round trip. */
 	if (add_header(&hdr, "Accept", "application/json") != PURCHASE_OK ||
-	    (tmp = curl_slist_append(hdr, "Expect:")) == NULL)
+	    (tmp = cu.slist_append(hdr, "Expect:")) == NULL)
 		goto out;
 	hdr = tmp;
 	if (req->bearer && add_header2(&hdr, "Authorization", "Bearer ", req->bearer) != PURCHASE_OK)
@@ -154,45 +227,45 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	    PURCHASE_OK)
 		goto out;
 
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	cu.easy_reset(c);
+	cu.easy_setopt(c, CURLOPT_URL, req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, is_loopback_http(req->url) ? "http" : "https");
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, is_loopback_http(req->url) ? "http" : "https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS,
 	    is_loopback_http(req->url) ? CURLPROTO_HTTP : CURLPROTO_HTTPS);
 #endif
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "purchase/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(c, CURLOPT_PROXY, "");
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);
+	cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, "purchase/" PACKAGE_VERSION);
+	cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
 	if (req->user != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, req->user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, req->pass ? req->pass : "");
+		cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		cu.easy_setopt(c, CURLOPT_USERNAME, req->user);
+		cu.easy_setopt(c, CURLOPT_PASSWORD, req->pass ? req->pass : "");
 	}
 	if (strcmp(req->method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form ? req->form : "");
+		cu.easy_setopt(c, CURLOPT_POST, 1L);
+		cu.easy_setopt(c, CURLOPT_POSTFIELDS, req->form ? req->form : "");
 	} else if (strcmp(req->method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &reqsize);
-	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	rc = cu.easy_perform(c);
+	cu.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &reqsize);
+	cu.easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
 	r->elapsed_ms = (long)(total * 1000);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 		r->outcome = PUR_HTTP_REPLY;
 	} else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 	           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
@@ -204,11 +277,11 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	}
 	err = PURCHASE_OK;
 out:
-	curl_slist_free_all(hdr);
+	cu.slist_free_all(hdr);
 	/* Credentials must not linger in the reused handle. */
-	curl_easy_setopt(c, CURLOPT_USERNAME, NULL);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, NULL);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	cu.easy_setopt(c, CURLOPT_USERNAME, NULL);
+	cu.easy_setopt(c, CURLOPT_PASSWORD, NULL);
+	cu.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	return err;
 }
 
@@ -237,6 +310,8 @@ pur_http_call(struct pur_http *h, const struct pur_http_req *req, struct pur_htt
 	if (info != NULL) {
 		info->status = r->status;
 		info->elapsed_ms = r->elapsed_ms;
+		if (pur_http_load_error() != NULL)
+			snprintf(info->code, sizeof(info->code), "libcurl_not_loaded");
 	}
 	if (r->outcome == PUR_HTTP_NOT_SENT)
 		return PUR_CALL_RETRY;

@@ -23,7 +23,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/reconcile.c \
 	lib/admin.c
 lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) -fvisibility=default
-lib_libpurchase_internal_la_LIBADD = $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS)
+lib_libpurchase_internal_la_LIBADD = $(JSONC_LIBS) $(SQLITE_LIBS)
 
 lib_LTLIBRARIES += lib/libpurchase.la
 lib_libpurchase_la_SOURCES =

@@ -336,6 +336,17 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 			return STEP_UNKNOWN;
 		CRASH_POINT("after_release");
 	}
+	/* Claimed, then died before "subscribed" was stored: the payment
+	 * method the subscription was asked with is looked up again (a
+	 * repeat with other parameters would be refused by Stripe's
+	 * idempotency check). None now: none was ever used, or the card was
+	 * removed since and the subscription, incomplete and never charged,
+	 * expires at Stripe by itself. */
+	if (p->subscription_id[0] == '\0' && p->payment_method[0] == '\0') {
+		rc = payment_method(ctx, p);
+		if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
+			return STEP_UNKNOWN;
+	}
 	if (p->subscription_id[0] == '\0' && p->payment_method[0] != '\0') {
 		/* Created, maybe, with a reply that was lost: the same
 		 * Idempotency-Key returns it (or makes it, incomplete and never
@@ -428,7 +439,12 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 
 		switch (st) {
 		case STEP_DONE:
-			if ((err = save(ctx, p)) != PURCHASE_OK)
+			/* "paid" is not stored on its own: the finish that follows
+			 * stores it with the number and the 201. A process dying in
+			 * between leaves "provisioned", whose invoice recovery asks
+			 * about, and a retry pays again under the same
+			 * Idempotency-Key (Stripe answers the first payment). */
+			if (strcmp(p->state, "paid") != 0 && (err = save(ctx, p)) != PURCHASE_OK)
 				return err;
 			CRASH_POINT(strcmp(p->state, "subscribed") == 0 ? "after_subscribe" :
 			    strcmp(p->state, "provisioned") == 0 ? "after_provision" : "after_paid");
@@ -599,11 +615,15 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	}
 	request_hash(e164, hash);
 
+	/* The lookups below, in one read transaction. */
+	if ((err = pur_store_read_begin(ctx->store)) != PURCHASE_OK)
+		goto out;
 	/* A key seen before: replay, resume or refuse -- before any check
 	 * that could call a provider. */
 	if (idem_key != NULL) {
 		err = pur_store_idem_get(ctx->store, account_id, idem_key, &idem);
 		if (err == PURCHASE_OK) {
+			pur_store_read_end(ctx->store);
 			err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
 			goto out;
 		}
@@ -634,6 +654,7 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		err = err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
 		goto out;
 	}
+	pur_store_read_end(ctx->store);
 	/* 2. Claim: the database decides who gets the number. */
 	memset(&p, 0, sizeof(p));
 	p.account_id = account_id;
@@ -655,6 +676,10 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		goto out;
 	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p.id, e164,
 	    account_id);
+	/* The claim was durable (fsync) when it returned: the Idempotency-Keys
+	 * sent to Stripe name this purchase's id, which must never be handed
+	 * out again. The payment method found next is stored with
+	 * "subscribed"; a purchase resumed without it looks it up again. */
 
 	/* The last check, after the claim so that the loser of a race (and a
 	 * request that meets a locked database) never calls a provider: the
@@ -672,17 +697,12 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 			    p.id);
 		goto out;
 	}
-	/* Durable (fsync) before the first call that changes anything at a
-	 * provider: the Idempotency-Keys sent there name this purchase's id,
-	 * which must never be handed out again. */
-	if ((err = pur_store_purchase_save(ctx->store, &p, pur_now(), lease_end(ctx), NULL, 1)) !=
-	    PURCHASE_OK)
-		goto out;
 	CRASH_POINT("after_claim");
 
 	/* 3-6. Subscribe, provision, pay, finish (or compensate). */
 	err = drive(ctx, &p, FORWARD, reply, d);
 out:
+	pur_store_read_end(ctx->store); /* if a check left it open */
 	if (err != PURCHASE_OK)
 		purchase_reply_free(reply);
 	pur_idem_free(&idem);

@@ -196,6 +196,13 @@ enum purchase_err purchase_buy(struct purchase_ctx *ctx, int64_t account_id, con
 enum purchase_err purchase_recover(struct purchase_ctx *ctx, int *done, int *left,
     struct purchase_detail *detail);
 
+/* Upkeep that belongs after a reply, not before it: copies the database's
+ * write-ahead log into the database file once it has grown past its
+ * threshold (a checkpoint: two fsyncs every few hundred purchases). Call it
+ * once the answer has left (FastCGI: after FCGX_Finish; CGI: after stdout
+ * is closed). Cheap when there is nothing to do. */
+void purchase_idle(struct purchase_ctx *ctx);
+
 /* Receives one difference found by purchase_reconcile: kind is one of
  * paid_without_number, charged_without_number, number_without_payment,
  * duplicate, orphan_subscription, orphan_number, unfinished; detail says

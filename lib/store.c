@@ -25,6 +25,7 @@
 
 enum stmt {
 	S_BEGIN,
+	S_BEGIN_READ,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_USER_VERSION,
@@ -56,14 +57,13 @@ enum stmt {
 	S_IDEM_DELETE,
 	S_COUNT_PURCHASES,
 	S_COUNT_NUMBERS,
-	S_SYNC_FULL,
-	S_SYNC_NORMAL,
 	S_PURCHASES_UNFINISHED,
 	S__MAX
 };
 
 static const char *const sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_USER_VERSION] = "PRAGMA user_version",
@@ -136,8 +136,6 @@ static const char *const sql[S__MAX] = {
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
 	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
 	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
-	[S_SYNC_FULL] = "PRAGMA synchronous=FULL",
-	[S_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
 	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
@@ -148,7 +146,8 @@ static const char *const sql[S__MAX] = {
 struct pur_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__MAX];
-	int sync_full;          /* the connection's synchronous setting */
+	int txn_full;           /* the open transaction is synced at COMMIT */
+	int wal_pages;          /* pages in the WAL at our last commit */
 	long busy_timeout_ms;
 	struct timespec busy_start;
 };
@@ -235,28 +234,30 @@ run(struct pur_store *s, enum stmt id)
 }
 
 /*
- * Durability per transaction (WAL mode). synchronous=FULL fsyncs the WAL at
- * COMMIT: used where the promise of DESIGN §3 needs it -- a row a provider
- * call is about to depend on, and every answer a client is given (the
- * decision and its stored reply). synchronous=NORMAL commits survive a
- * process crash but not a power loss; it is used for the intermediate
- * states, which recovery can rebuild from the providers (Stripe returns the
- * same subscription or payment for the same Idempotency-Key; Twilio is
- * looked up before buying again). The next FULL commit makes them durable
- * too (the WAL is synced as a whole).
+ * Durability per transaction (WAL mode). The connection runs at
+ * synchronous=NORMAL: a commit survives a process crash but not a power
+ * loss. A transaction begun FULL has the WAL synced (one fdatasync) before
+ * COMMIT returns: used where the promise of DESIGN §3 needs it -- a row a
+ * provider call is about to depend on, and every answer a client is given
+ * (the decision and its stored reply). The intermediate states are NORMAL:
+ * recovery can rebuild them from the providers (Stripe returns the same
+ * subscription or payment for the same Idempotency-Key; Twilio is looked up
+ * before buying again), and the next synced commit makes them durable too
+ * (the WAL is synced as a whole).
+ *
+ * The sync is asked of the WAL file itself (SQLITE_FCNTL_JOURNAL_POINTER)
+ * rather than by switching PRAGMA synchronous, which acts when the pragma
+ * is prepared: every switch would re-prepare it. That is SQLite's own
+ * FULL commit, done right after the lock is released instead of before:
+ * frames a checkpoint moves meanwhile are in the database file, which a
+ * checkpoint syncs before the WAL is reused.
  */
 enum sync { NORMAL, FULL };
 
 static enum purchase_err
 begin_sync(struct pur_store *s, enum sync want)
 {
-	enum purchase_err err;
-
-	if ((want == FULL) != s->sync_full) {
-		if ((err = run(s, want == FULL ? S_SYNC_FULL : S_SYNC_NORMAL)) != PURCHASE_OK)
-			return err;
-		s->sync_full = want == FULL;
-	}
+	s->txn_full = want == FULL;
 	return run(s, S_BEGIN);
 }
 
@@ -264,6 +265,31 @@ static enum purchase_err
 begin(struct pur_store *s)
 {
 	return begin_sync(s, FULL);
+}
+
+enum purchase_err
+pur_store_read_begin(struct pur_store *s)
+{
+	return run(s, S_BEGIN_READ);
+}
+
+void
+pur_store_read_end(struct pur_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, S_ROLLBACK);
+}
+
+static enum purchase_err
+sync_wal(struct pur_store *s)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL)
+		return PURCHASE_EDB;
+	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? PURCHASE_OK : PURCHASE_EDB;
 }
 
 static enum purchase_err
@@ -275,6 +301,9 @@ commit(struct pur_store *s)
 	 * so that nothing is half-written and the connection is usable. */
 	if (err != PURCHASE_OK && !sqlite3_get_autocommit(s->db))
 		(void)run(s, S_ROLLBACK);
+	if (err == PURCHASE_OK && s->txn_full)
+		err = sync_wal(s);
+	s->txn_full = 0;
 	return err;
 }
 
@@ -304,12 +333,54 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/*
+ * Checkpoints: the WAL is copied into the database file (one more fsync of
+ * each) once it holds CKPT_PAGES, after a reply rather than inside the
+ * commit that crossed the line. Should nobody call pur_store_checkpoint
+ * (a program that only commits), the commit that finds the WAL at four
+ * times that does it.
+ */
+#define CKPT_PAGES 1000
+
+static int
+checkpoint(struct pur_store *s)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		s->wal_pages = 0;
+	return rc;
+}
+
+static int
+on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct pur_store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	if (pages >= 4 * CKPT_PAGES)
+		(void)checkpoint(s);
+	return SQLITE_OK;
+}
+
+void
+pur_store_checkpoint(struct pur_store *s)
+{
+	if (s != NULL && s->wal_pages >= CKPT_PAGES)
+		(void)checkpoint(s);
+}
+
 enum purchase_err
 pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
     struct purchase_detail *d)
 {
-	static const char *const pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-	    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"};
+	/* No mmap (mmap_size stays 0): measured with bench/run.sh, it cost
+	 * more than the preads it saves -- every checkpoint that grows the
+	 * file remaps it in each worker (munmap, page-table work, faults). */
+	static const char *const pragmas[] = {"PRAGMA journal_mode=WAL",
+	    "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"};
 	struct pur_store *s;
 	sqlite3_stmt *st;
 	size_t i;
@@ -327,14 +398,15 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 		pur_store_close(s);
 		return err == PURCHASE_OK ? PURCHASE_EDB : err;
 	}
-	s->sync_full = 1;
 	/* The busy handler goes in before anything that may wait on a lock. */
 	sqlite3_busy_handler(s->db, on_busy, s);
 	sqlite3_extended_result_codes(s->db, 1);
 	/* The last connection to close would checkpoint the WAL (two more
-	 * fsyncs): every plain-CGI request would pay it. Checkpoints happen at
-	 * commit time instead (wal_autocheckpoint). */
+	 * fsyncs): every plain-CGI request would pay it. Nor does a commit
+	 * checkpoint (the default, at 1000 pages): pur_store_checkpoint does,
+	 * called once the reply is sent. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(s->db, on_wal, s);
 	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
 		if (sqlite3_prepare_v2(s->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
 			rc = sqlite3_errcode(s->db);
@@ -812,9 +884,9 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 
 	if (ins == NULL || iins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	/* Made durable by the next save, the FULL one before the first call
-	 * that changes anything at a provider. */
-	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+	/* Durable: the first call that changes anything at a provider
+	 * follows, with Idempotency-Keys naming the new id. */
+	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
 	/* Under the write lock: a record of the key wins over everything (a
 	 * concurrent twin of this request), then a live number. */

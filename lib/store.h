@@ -23,6 +23,15 @@ enum purchase_err pur_store_open(const char *path, long busy_timeout_ms,
     struct pur_store **out, struct purchase_detail *detail);
 void pur_store_close(struct pur_store *s);
 
+/* A read transaction around several lookups: one snapshot, and the shared
+ * lock taken and dropped once rather than by each statement. */
+enum purchase_err pur_store_read_begin(struct pur_store *s);
+void pur_store_read_end(struct pur_store *s);
+
+/* A WAL checkpoint if the log has grown past its threshold: for after a
+ * reply, off the request's path (two fsyncs). */
+void pur_store_checkpoint(struct pur_store *s);
+
 /* PRAGMA user_version. */
 enum purchase_err pur_store_schema_version(struct pur_store *s, int *version);
 /* Applies the embedded schema to an empty database (version 0); no-op at the

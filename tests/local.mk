@@ -62,7 +62,8 @@ INTEGRATION_TESTS = \
 	tests/idempotency.sh \
 	tests/race.sh \
 	tests/crash.sh \
-	tests/faults.sh
+	tests/faults.sh \
+	tests/lean.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/hook.h tests/tap.h
 

@@ -159,6 +159,7 @@ main(int argc, char **argv)
 	} else {
 		usage();
 	}
+	purchase_idle(ctx);
 	purchase_ctx_free(ctx);
 	return rc;
 }
