@@ -287,8 +287,13 @@ sync_wal(struct pur_store *s)
 	int rc;
 
 	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
-	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL)
+	if (rc != SQLITE_OK || f == NULL)
 		return PURCHASE_EDB;
+	/* No journal open after COMMIT: the file is not in WAL mode (made by
+	 * hand, not by purchasectl init), and its rollback-journal commit
+	 * synced the database file itself. */
+	if (f->pMethods == NULL)
+		return PURCHASE_OK;
 	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? PURCHASE_OK : PURCHASE_EDB;
 }
 
@@ -379,8 +384,11 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 	/* No mmap (mmap_size stays 0): measured with bench/run.sh, it cost
 	 * more than the preads it saves -- every checkpoint that grows the
 	 * file remaps it in each worker (munmap, page-table work, faults). */
-	static const char *const pragmas[] = {"PRAGMA journal_mode=WAL",
-	    "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"};
+	/* journal_mode=WAL is not among them: it is a property of the file,
+	 * set once by pur_store_migrate (purchasectl init), and asking again
+	 * at every open is one more statement for every plain-CGI request. */
+	static const char *const pragmas[] = {"PRAGMA synchronous=NORMAL",
+	    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"};
 	struct pur_store *s;
 	sqlite3_stmt *st;
 	size_t i;
@@ -488,6 +496,8 @@ pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
 	enum purchase_err err;
 	int v;
 
+	if ((err = run_script(s, "PRAGMA journal_mode=WAL", d)) != PURCHASE_OK)
+		return err;
 	if ((err = begin(s)) != PURCHASE_OK)
 		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
 	if ((err = pur_store_schema_version(s, &v)) != PURCHASE_OK)
