@@ -153,7 +153,10 @@ done
 
 # --- 401 ----------------------------------------------------------------------------
 bodies=""
-for auth in "" "Bearer" "Bearer nope" "Basic $A_KEY" "Bearer ${A_KEY%?}0" "Bearer pur_000000000000_000000000000000000000000000000000000000000000000"; do
+# The key with its last digit changed (to 0, or to 1 when it is a 0).
+WRONG_KEY=${A_KEY%?}0
+[ "$WRONG_KEY" = "$A_KEY" ] && WRONG_KEY=${A_KEY%?}1
+for auth in "" "Bearer" "Bearer nope" "Basic $A_KEY" "Bearer $WRONG_KEY" "Bearer pur_000000000000_000000000000000000000000000000000000000000000000"; do
 	if [ -n "$auth" ]; then
 		h_req POST $BUY "" '{"phone_number":"+14155551234"}' -H "Authorization: $auth"
 	else
