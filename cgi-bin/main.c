@@ -202,7 +202,7 @@ main(void)
 		serve(&ctx, &src, &out);
 		/* The web server has the whole answer at EOF on stdout. */
 		fclose(stdout);
-		purchase_idle(ctx);
+		purchase_idle(ctx, 1);
 		purchase_ctx_free(ctx);
 		return 0;
 	}
@@ -219,7 +219,7 @@ main(void)
 		busy = 1;
 		serve(&ctx, &src, &out);
 		FCGX_Finish_r(&q);
-		purchase_idle(ctx);
+		purchase_idle(ctx, 0);
 		if (!stopping)
 			recover_now_and_then(ctx);
 		busy = 0;

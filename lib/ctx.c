@@ -163,8 +163,8 @@ purchase_offers_free(struct purchase_offers *o)
 }
 
 void
-purchase_idle(struct purchase_ctx *ctx)
+purchase_idle(struct purchase_ctx *ctx, int last)
 {
 	if (ctx != NULL)
-		pur_store_checkpoint(ctx->store);
+		pur_store_checkpoint(ctx->store, last);
 }

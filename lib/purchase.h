@@ -198,10 +198,14 @@ enum purchase_err purchase_recover(struct purchase_ctx *ctx, int *done, int *lef
 
 /* Upkeep that belongs after a reply, not before it: copies the database's
  * write-ahead log into the database file once it has grown past its
- * threshold (a checkpoint: two fsyncs every few hundred purchases). Call it
+ * threshold (a checkpoint: two fsyncs every few dozen purchases). Call it
  * once the answer has left (FastCGI: after FCGX_Finish; CGI: after stdout
- * is closed). Cheap when there is nothing to do. */
-void purchase_idle(struct purchase_ctx *ctx);
+ * is closed). last: the process exits next (plain CGI, a command). The
+ * next process to open the database is then likely the first connection,
+ * which reads the whole WAL to rebuild its index: the WAL is emptied
+ * (checkpoint, truncate) from a quarter of the threshold on. Cheap when
+ * there is nothing to do. */
+void purchase_idle(struct purchase_ctx *ctx, int last);
 
 /* Receives one difference found by purchase_reconcile: kind is one of
  * paid_without_number, charged_without_number, number_without_payment,

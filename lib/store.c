@@ -380,9 +380,13 @@ on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 }
 
 void
-pur_store_checkpoint(struct pur_store *s)
+pur_store_checkpoint(struct pur_store *s, int last)
 {
-	if (s != NULL && s->wal_pages >= CKPT_PAGES)
+	if (s == NULL)
+		return;
+	if (last && s->wal_pages >= CKPT_PAGES / 4)
+		(void)checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE);
+	else if (s->wal_pages >= CKPT_PAGES)
 		(void)checkpoint(s, s->wal_pages >= 4 * CKPT_PAGES ? SQLITE_CHECKPOINT_RESTART :
 		                                                     SQLITE_CHECKPOINT_PASSIVE);
 }

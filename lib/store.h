@@ -29,8 +29,9 @@ enum purchase_err pur_store_read_begin(struct pur_store *s);
 void pur_store_read_end(struct pur_store *s);
 
 /* A WAL checkpoint if the log has grown past its threshold: for after a
- * reply, off the request's path (two fsyncs). */
-void pur_store_checkpoint(struct pur_store *s);
+ * reply, off the request's path (two fsyncs). last: this process exits
+ * next; a lower threshold, and the WAL is truncated (purchase_idle). */
+void pur_store_checkpoint(struct pur_store *s, int last);
 
 /* PRAGMA user_version. */
 enum purchase_err pur_store_schema_version(struct pur_store *s, int *version);

@@ -159,7 +159,7 @@ main(int argc, char **argv)
 	} else {
 		usage();
 	}
-	purchase_idle(ctx);
+	purchase_idle(ctx, 1);
 	purchase_ctx_free(ctx);
 	return rc;
 }
