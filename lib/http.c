@@ -3,7 +3,7 @@
  *
  * libcurl is loaded (dlopen) by the first call that needs it, not linked:
  * on Debian it brings some 30 shared objects (TLS, Kerberos, LDAP, SSH...)
- * whose loading costs ~12 ms of every exec and ~4 MiB of every process --
+ * whose loading costs ~12 ms of every exec and ~8 MiB of every process --
  * the whole budget of a plain-CGI request, and most of the memory of a
  * worker that never calls a provider (health, refusals, replays). The
  * headers are the build's; CURL_SONAME is the library they belong to.
