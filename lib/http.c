@@ -81,12 +81,6 @@ curl_load(void)
 	return -1;
 }
 
-const char *
-pur_http_load_error(void)
-{
-	return load_error[0] != '\0' ? load_error : NULL;
-}
-
 struct pur_http {
 	CURL *curl;
 	long connect_timeout_ms;
@@ -310,7 +304,7 @@ pur_http_call(struct pur_http *h, const struct pur_http_req *req, struct pur_htt
 	if (info != NULL) {
 		info->status = r->status;
 		info->elapsed_ms = r->elapsed_ms;
-		if (pur_http_load_error() != NULL)
+		if (load_error[0] != '\0')
 			snprintf(info->code, sizeof(info->code), "libcurl_not_loaded");
 	}
 	if (r->outcome == PUR_HTTP_NOT_SENT)

@@ -43,10 +43,6 @@ struct pur_http;
 struct pur_http *pur_http_new(long connect_timeout_ms, long timeout_ms, size_t max_reply);
 void pur_http_free(struct pur_http *h);
 
-/* Why libcurl could not be loaded (dlopen of CURL_SONAME, or its
- * initialization), or NULL: it is loaded by the first request sent. */
-const char *pur_http_load_error(void);
-
 void pur_http_reply_init(struct pur_http_reply *r);
 void pur_http_reply_free(struct pur_http_reply *r);
 

@@ -678,14 +678,15 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	    account_id);
 	/* The claim was durable (fsync) when it returned: the Idempotency-Keys
 	 * sent to Stripe name this purchase's id, which must never be handed
-	 * out again. The payment method found next is stored with
-	 * "subscribed"; a purchase resumed without it looks it up again. */
-
-	/* The last check, after the claim so that the loser of a race (and a
+	 * out again.
+	 *
+	 * The last check, after the claim so that the loser of a race (and a
 	 * request that meets a locked database) never calls a provider: the
 	 * customer's default payment method. Nothing has happened at any
 	 * provider yet, so a refusal here abandons the claim and forgets the
-	 * key -- a retry after adding a card is judged afresh. */
+	 * key -- a retry after adding a card is judged afresh. The method found
+	 * is stored with "subscribed"; a purchase resumed without it looks it
+	 * up again. */
 	if ((rc = payment_method(ctx, &p)) != PUR_CALL_OK) {
 		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
 		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",

@@ -395,12 +395,12 @@ enum purchase_err
 pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
     struct purchase_detail *d)
 {
-	/* No mmap (mmap_size stays 0): measured with bench/run.sh, it cost
-	 * more than the preads it saves -- every checkpoint that grows the
-	 * file remaps it in each worker (munmap, page-table work, faults). */
 	/* journal_mode=WAL is not among them: it is a property of the file,
 	 * set once by pur_store_migrate (purchasectl init), and asking again
-	 * at every open is one more statement for every plain-CGI request. */
+	 * at every open is one more statement for every plain-CGI request.
+	 * Nor is mmap_size: measured with bench/run.sh, mmap cost more than
+	 * the preads it saves -- every checkpoint that grows the file remaps
+	 * it in each worker (munmap, page-table work, faults). */
 	static const char *const pragmas[] = {"PRAGMA synchronous=NORMAL",
 	    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
 	    "PRAGMA journal_size_limit=4194304"};

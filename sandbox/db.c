@@ -9,10 +9,10 @@
  * with BEGIN IMMEDIATE (a deferred transaction that later upgrades can
  * fail with SQLITE_BUSY without waiting).  Reads (GETs) run in a deferred
  * transaction that never upgrades; their counters are one autocommit
- * statement after it ends (route.c, run_read).  synchronous=OFF: nothing is
- * fsynced, not even at a checkpoint, which is right for a test double that must not be a benchmark's
- * bottleneck (the service's crash tests kill the service, never the
- * sandbox).
+ * statement after it ends (route.c, run_read).  synchronous=OFF: nothing
+ * is fsynced, not even at a checkpoint, which is right for a test double
+ * that must not be a benchmark's bottleneck (the service's crash tests kill
+ * the service, never the sandbox).
  */
 #include <stdio.h>
 #include <string.h>
