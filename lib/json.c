@@ -215,16 +215,31 @@ pur_json_copy(json_object *o, const char *key, char *dst, size_t dstlen)
 	return 0;
 }
 
+/*
+ * json-c before 0.17 ignores most failed appends while it serialises: out of
+ * memory, the text can lack a piece -- a value's characters, a quote, a
+ * colon -- and still be returned (tests/test-alloc found
+ * {"error":"...","code"number_not_available"}). A rendered reply is stored
+ * and replayed, so the text is read back and must be the object itself;
+ * anything else (or a failure to read it) is an allocation failure. It also
+ * refuses what json-c writes and JSON is not (NaN, Infinity).
+ */
 char *
 pur_json_dump(json_object *o, size_t *len)
 {
+	json_object *back;
 	const char *s;
 	size_t n;
 	char *p;
+	int same;
 
 	s = json_object_to_json_string_length(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	if (s == NULL || (p = malloc(n + 1)) == NULL)
+	if (s == NULL || (back = parse(s, n, REPLY_DEPTH)) == NULL)
+		return NULL;
+	same = json_object_equal(o, back);
+	json_object_put(back);
+	if (!same || (p = malloc(n + 1)) == NULL)
 		return NULL;
 	memcpy(p, s, n + 1);
 	if (len != NULL)
