@@ -23,6 +23,15 @@ EXTRA_DIST += tests/test-exports.sh \
 AM_TESTS_ENVIRONMENT = srcdir='$(srcdir)'; export srcdir; \
 	abs_top_builddir='$(abs_top_builddir)'; export abs_top_builddir;
 
+# Allocation failure at the N-th call for every function that builds an
+# answer or parses untrusted bytes (its own malloc; skipped under ASan). It
+# reads the vendor replies from the fuzz seeds (tests/fuzz/corpus/).
+check_PROGRAMS += tests/test-alloc
+TESTS += tests/test-alloc
+tests_test_alloc_SOURCES = tests/test-alloc.c tests/tap.h
+tests_test_alloc_LDADD = lib/libpurchase-internal.la
+tests_test_alloc_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+
 tests_test_e164_SOURCES = tests/test-e164.c tests/tap.h
 tests_test_e164_LDADD = lib/libpurchase-internal.la
 tests_test_e164_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
