@@ -11,11 +11,13 @@
 #            the sqlite3 shell); apache2 + libapache2-mod-fcgid + spawn-fcgi for the
 #            Apache integration tests (tests/servers.sh: mod_fcgid,
 #            mod_proxy_fcgi, plain CGI); man-db to check the man pages;
-#            valgrind for the memory checks.
+#            valgrind for the memory checks; clang with libclang-rt-14-dev
+#            (libFuzzer and the sanitizer runtimes) and xxd for the fuzz
+#            targets of tests/fuzz/.
 set -e
 PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
 libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd"
 
 missing=""
 for p in $PKGS; do

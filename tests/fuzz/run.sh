@@ -51,8 +51,13 @@ for t; do
 	echo "$line"
 	echo "$line" >>"$dir/results"
 	if [ $result = FAIL ]; then
-		echo "fuzz: $t: libFuzzer exited $rc; the end of $work/log:"
-		tail -60 "$work/log" | sed 's/^/  | /'
+		# The report from its first line, without ASan's shadow-byte map.
+		echo "fuzz: $t: libFuzzer exited $rc; from $work/log:"
+		if grep -q 'ERROR: \|runtime error:\|property failed' "$work/log"; then
+			sed -n '/ERROR: \|runtime error:\|property failed/,$p' "$work/log"
+		else
+			tail -40 "$work/log"
+		fi | sed '/^Shadow bytes around/,/^==[0-9]*==ABORTING/d' | head -80 | sed 's/^/  | /'
 		for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
 			[ -f "$f" ] || continue
 			echo "fuzz: $t: input $f ($(wc -c <"$f") bytes):"
