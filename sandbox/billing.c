@@ -9,27 +9,56 @@
  *   GET    /v1/subscriptions/search          query=metadata['k']:'v'
  *   POST   /v1/subscriptions/{id}            cancel_at_period_end, metadata,
  *                                            default_payment_method
+ *                                            default_payment_method,
+ *                                            default_source
  *   DELETE /v1/subscriptions/{id}            cancel (voids the open invoice)
  *   GET    /v1/invoices/{id}                 retrieve
  *   POST   /v1/invoices/{id}/pay             charge the payment method
+ *   POST   /v1/invoices/{id}/void            void an open invoice
  *
- * A subscription has one item and one invoice (its first).  Prices need
- * not exist: any "price_..." id costs 100 cents in usd unless set with
- * POST /_sandbox/prices.  payment_behavior: allow_incomplete (Stripe's
- * default; charges now, a decline leaves the subscription incomplete),
- * default_incomplete (no charge; invoice open), error_if_incomplete (a
- * decline is a 402 and nothing is created).
+ * A subscription has one item; its first invoice (billing_reason
+ * subscription_create) is made at creation, later ones (subscription_cycle)
+ * by the billing run at each period end (sb_billing_run, driven by
+ * POST /_sandbox/clock; the schedule is in control.c's header).  Prices
+ * need not exist: any "price_..." id costs 100 cents in usd unless set
+ * with POST /_sandbox/prices; a subscription keeps the amount its price had
+ * when it was created (Stripe's prices are immutable).  payment_behavior:
+ * allow_incomplete (Stripe's default; charges now, a decline leaves the
+ * subscription incomplete), default_incomplete (no charge; invoice open),
+ * error_if_incomplete (a decline is a 402 and nothing is created).
+ *
+ * An invoice is charged with, in Stripe's order: the pay request's
+ * payment_method (or source), the subscription's default_payment_method,
+ * its default_source, the customer's invoice_settings.default_payment_method,
+ * the customer's default_source.
+ *
+ * Terminal statuses: canceled and incomplete_expired.  DELETE on either
+ * answers 200 with the subscription unchanged.  Voiding the first invoice
+ * of an incomplete subscription makes it incomplete_expired at once (the
+ * 23-hour expiry, early: nothing can pay it any more).
+ *
+ * cancel_at_period_end=true sets canceled_at to the time of the request
+ * and cancellation_details.reason "cancellation_requested" (the spec:
+ * "canceled_at will reflect the time of the most recent update request,
+ * not the end of the subscription period"); the period end then sets
+ * status canceled and ended_at.  =false clears them again.
+ *
+ * Events (events.c), each in the transaction of its change:
+ * customer.subscription.created / .updated (previous_attributes: status,
+ * cancel_at_period_end with cancel_at and canceled_at, default_payment_method,
+ * default_source, metadata, or the period fields at a renewal) / .deleted;
+ * invoice.paid and invoice.payment_succeeded, invoice.payment_failed,
+ * invoice.voided.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
 #include "sandbox.h"
 
-#define PERIOD_SECONDS (30 * 86400)
+#define PERIOD_SECONDS SB_PERIOD_SECONDS
 #define DEFAULT_AMOUNT 100
 #define META_MAX_KEYS 50
 #define META_KEY_MAX 40
@@ -100,12 +129,12 @@ static json_object *price_json(const char *id, long long amount, long long creat
 }
 
 /* Loads an invoice.  1 found, 0 missing, -1 error. */
-static int invoice_json(const char *id, json_object **out)
+int sb_stripe_invoice_json(const char *id, json_object **out)
 {
 	sqlite3_stmt *st = sb_db_stmt(SB_ST_INV_GET);
-	json_object *o, *lines, *data, *line, *period, *trans, *tax;
-	const char *status, *iid;
-	long long due, paid, created;
+	json_object *o, *lines, *data, *line, *period, *trans, *tax, *pay;
+	const char *status, *iid, *reason;
+	long long due, paid, created, pstart, pend;
 	char line_id[SB_ID_MAX + 8], url[SB_ID_MAX + 32];
 	int rc;
 
@@ -125,7 +154,8 @@ static int invoice_json(const char *id, json_object **out)
 	period = json_object_new_object();
 	trans = json_object_new_object();
 	tax = json_object_new_object();
-	if (!o || !lines || !data || !line || !period || !trans || !tax) {
+	pay = json_object_new_object();
+	if (!o || !lines || !data || !line || !period || !trans || !tax || !pay) {
 		json_object_put(o);
 		json_object_put(lines);
 		json_object_put(data);
@@ -133,6 +163,7 @@ static int invoice_json(const char *id, json_object **out)
 		json_object_put(period);
 		json_object_put(trans);
 		json_object_put(tax);
+		json_object_put(pay);
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -141,6 +172,15 @@ static int invoice_json(const char *id, json_object **out)
 	due = sqlite3_column_int64(st, 4);
 	paid = sqlite3_column_int64(st, 5);
 	created = sqlite3_column_int64(st, 8);
+	reason = (const char *)sqlite3_column_text(st, 13);
+	/* The invoice's own period is the usage period before it: empty for
+	 * the first invoice, the period just ended for a renewal (its line
+	 * bills the period starting now). */
+	pstart = pend = created;
+	if (strcmp(reason, "subscription_cycle") == 0) {
+		pend = sqlite3_column_int64(st, 9);
+		pstart = pend - PERIOD_SECONDS;
+	}
 	json_object_object_add(o, "id", json_object_new_string(iid));
 	json_object_object_add(o, "object", json_object_new_string("invoice"));
 	json_object_object_add(o, "account_country", json_object_new_string("US"));
@@ -159,8 +199,7 @@ static int invoice_json(const char *id, json_object **out)
 	json_object_object_add(tax, "enabled", json_object_new_boolean(0));
 	json_object_object_add(tax, "status", NULL);
 	json_object_object_add(o, "automatic_tax", tax);
-	json_object_object_add(o, "billing_reason",
-			       json_object_new_string("subscription_create"));
+	json_object_object_add(o, "billing_reason", json_object_new_string(reason));
 	json_object_object_add(o, "charge", str_or_null(sqlite3_column_text(st, 7)));
 	json_object_object_add(o, "collection_method",
 			       json_object_new_string("charge_automatically"));
@@ -168,10 +207,10 @@ static int invoice_json(const char *id, json_object **out)
 	json_object_object_add(o, "currency", json_object_new_string("usd"));
 	json_object_object_add(o, "customer", str_or_null(sqlite3_column_text(st, 2)));
 	json_object_object_add(o, "default_payment_method", NULL);
+	json_object_object_add(o, "default_source", NULL);
 	json_object_object_add(o, "default_tax_rates", json_object_new_array());
 	json_object_object_add(o, "description", NULL);
-	json_object_object_add(o, "ending_balance",
-			       strcmp(status, "open") == 0 ? json_object_new_int(0) : NULL);
+	json_object_object_add(o, "ending_balance", json_object_new_int(0)); /* finalized */
 	json_object_object_add(o, "hosted_invoice_url", NULL);
 
 	snprintf(line_id, sizeof(line_id), "il_%s", iid + (strncmp(iid, "in_", 3) == 0 ? 3 : 0));
@@ -200,13 +239,17 @@ static int invoice_json(const char *id, json_object **out)
 
 	json_object_object_add(o, "livemode", json_object_new_boolean(0));
 	json_object_object_add(o, "metadata", json_object_new_object());
-	json_object_object_add(o, "next_payment_attempt", NULL);
+	json_object_object_add(o, "next_payment_attempt", int_or_null(st, 14));
 	json_object_object_add(o, "number", NULL);
 	json_object_object_add(o, "paid", json_object_new_boolean(strcmp(status, "paid") == 0));
 	json_object_object_add(o, "paid_out_of_band", json_object_new_boolean(0));
 	json_object_object_add(o, "payment_intent", NULL);
-	json_object_object_add(o, "period_end", json_object_new_int64(created));
-	json_object_object_add(o, "period_start", json_object_new_int64(created));
+	json_object_object_add(pay, "default_mandate", NULL);
+	json_object_object_add(pay, "payment_method_options", NULL);
+	json_object_object_add(pay, "payment_method_types", NULL);
+	json_object_object_add(o, "payment_settings", pay);
+	json_object_object_add(o, "period_end", json_object_new_int64(pend));
+	json_object_object_add(o, "period_start", json_object_new_int64(pstart));
 	json_object_object_add(o, "post_payment_credit_notes_amount", json_object_new_int(0));
 	json_object_object_add(o, "pre_payment_credit_notes_amount", json_object_new_int(0));
 	json_object_object_add(o, "starting_balance", json_object_new_int(0));
@@ -252,14 +295,14 @@ static json_object *metadata_json(const char *sub)
 
 /* Loads a subscription (latest_invoice expanded if asked).  1 found,
  * 0 missing, -1 error. */
-static int sub_json(const char *id, int expand_invoice, json_object **out)
+int sb_stripe_sub_json(const char *id, int expand_invoice, json_object **out)
 {
 	sqlite3_stmt *st = sb_db_stmt(SB_ST_SUB_GET);
 	json_object *o = NULL, *items = NULL, *data = NULL, *item = NULL, *price = NULL;
 	json_object *meta = NULL, *inv = NULL, *tax = NULL, *cd = NULL, *ps = NULL;
 	char sid[SB_ID_MAX], inv_id[SB_ID_MAX] = "", url[SB_ID_MAX + 40], status[32];
 	long long created, pend;
-	int rc, res = -1, canceled, cape;
+	int rc, res = -1, ended, cape;
 
 	*out = NULL;
 	if (st == NULL)
@@ -288,7 +331,7 @@ static int sub_json(const char *id, int expand_invoice, json_object **out)
 		goto out;
 	/* Copied: the row goes away with the sqlite3_reset below. */
 	snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 2));
-	canceled = strcmp(status, "canceled") == 0;
+	ended = sqlite3_column_type(st, 14) != SQLITE_NULL;
 	cape = sqlite3_column_int(st, 8);
 
 	json_object_object_add(o, "id", json_object_new_string(sid));
@@ -300,13 +343,12 @@ static int sub_json(const char *id, int expand_invoice, json_object **out)
 	tax = NULL;
 	json_object_object_add(o, "billing_cycle_anchor", json_object_new_int64(created));
 	json_object_object_add(o, "billing_thresholds", NULL);
-	json_object_object_add(o, "cancel_at", cape && !canceled ? json_object_new_int64(pend) : NULL);
+	json_object_object_add(o, "cancel_at", cape && !ended ? json_object_new_int64(pend) : NULL);
 	json_object_object_add(o, "cancel_at_period_end", json_object_new_boolean(cape));
 	json_object_object_add(o, "canceled_at", int_or_null(st, 9));
 	json_object_object_add(cd, "comment", NULL);
 	json_object_object_add(cd, "feedback", NULL);
-	json_object_object_add(cd, "reason",
-			       canceled ? json_object_new_string("cancellation_requested") : NULL);
+	json_object_object_add(cd, "reason", str_or_null(sqlite3_column_text(st, 15)));
 	json_object_object_add(o, "cancellation_details", cd);
 	cd = NULL;
 	json_object_object_add(o, "collection_method",
@@ -319,11 +361,11 @@ static int sub_json(const char *id, int expand_invoice, json_object **out)
 	json_object_object_add(o, "customer", str_or_null(sqlite3_column_text(st, 1)));
 	json_object_object_add(o, "days_until_due", NULL);
 	json_object_object_add(o, "default_payment_method", str_or_null(sqlite3_column_text(st, 6)));
-	json_object_object_add(o, "default_source", NULL);
+	json_object_object_add(o, "default_source", str_or_null(sqlite3_column_text(st, 13)));
 	json_object_object_add(o, "default_tax_rates", json_object_new_array());
 	json_object_object_add(o, "description", NULL);
 	json_object_object_add(o, "discount", NULL);
-	json_object_object_add(o, "ended_at", canceled ? int_or_null(st, 9) : NULL);
+	json_object_object_add(o, "ended_at", int_or_null(st, 14));
 
 	json_object_object_add(item, "id", str_or_null(sqlite3_column_text(st, 5)));
 	json_object_object_add(item, "object", json_object_new_string("subscription_item"));
@@ -349,7 +391,7 @@ static int sub_json(const char *id, int expand_invoice, json_object **out)
 	sqlite3_reset(st);
 
 	if (inv_id[0] != '\0' && expand_invoice) {
-		if (invoice_json(inv_id, &inv) < 0)
+		if (sb_stripe_invoice_json(inv_id, &inv) < 0)
 			goto out;
 		json_object_object_add(o, "latest_invoice", inv);
 	} else {
@@ -398,7 +440,7 @@ out:
 /* Replies with the subscription (200) or an internal error. */
 static int reply_sub(struct sb_ctx *c, const char *id)
 {
-	if (sub_json(id, wants_expand(c, "latest_invoice"), &c->json) <= 0)
+	if (sb_stripe_sub_json(id, wants_expand(c, "latest_invoice"), &c->json) <= 0)
 		return -1;
 	c->status = 200;
 	return 0;
@@ -411,41 +453,10 @@ static void declined(struct sb_ctx *c, const char *charge)
 	sb_stripe_error(c, 402, "card_error", "card_declined", NULL, "Your card was declined.");
 	err = json_object_object_get(c->json, "error");
 	if (err != NULL) {
-		json_object_object_add(err, "charge", json_object_new_string(charge));
+		json_object_object_add(err, "charge",
+				       charge[0] ? json_object_new_string(charge) : NULL);
 		json_object_object_add(err, "decline_code", json_object_new_string("generic_decline"));
 	}
-}
-
-/* Charges invoice inv with payment method pm (attached to customer).  On a
- * decline returns 1 with the charge id in charge; 0 paid; -1 error. */
-static int charge(const char *inv, const char *sub, const char *pm, const char *customer,
-		  char *charge_id, size_t n)
-{
-	sqlite3_stmt *st;
-	int declines = 0;
-
-	if (sb_stripe_pm_owned(pm, customer, &declines) < 0)
-		return -1;
-	sb_id_new(charge_id, n, "ch_", 24);
-	st = sb_db_stmt(declines ? SB_ST_INV_ATTEMPT : SB_ST_INV_PAID);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, inv, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, charge_id, -1, SQLITE_TRANSIENT);
-	if (!declines)
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	if (sb_db_done(st) != 0)
-		return -1;
-	if (declines)
-		return 1;
-	if (sub == NULL)
-		return 0;
-	st = sb_db_stmt(SB_ST_SUB_SET_STATUS);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, sub, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, "active", -1, SQLITE_STATIC);
-	return sb_db_done(st);
 }
 
 static void no_payment_method(struct sb_ctx *c)
@@ -453,6 +464,281 @@ static void no_payment_method(struct sb_ctx *c)
 	sb_stripe_error(c, 400, "invalid_request_error", NULL, NULL,
 			"This customer has no attached payment source or default payment "
 			"method. Please consider adding a default payment method.");
+}
+
+static void copy_col(char *out, size_t n, sqlite3_stmt *st, int col)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	snprintf(out, n, "%s", v != NULL ? (const char *)v : "");
+}
+
+/* What the state machine reads of a subscription ("" for NULL). */
+struct sub_row {
+	char id[SB_ID_MAX], customer[SB_ID_MAX], status[32], pm[SB_ID_MAX];
+	char src[SB_ID_MAX], latest[SB_ID_MAX];
+	long long amount, created, pstart, pend, canceled_at;
+	int cape, has_canceled_at;
+};
+
+/* 1 loaded, 0 missing, -1 error. */
+static int sub_load(const char *id, struct sub_row *r)
+{
+	sqlite3_stmt *st = sb_db_stmt(SB_ST_SUB_GET);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(r->id, sizeof(r->id), st, 0);
+		copy_col(r->customer, sizeof(r->customer), st, 1);
+		copy_col(r->status, sizeof(r->status), st, 2);
+		r->amount = sqlite3_column_int64(st, 4);
+		copy_col(r->pm, sizeof(r->pm), st, 6);
+		copy_col(r->latest, sizeof(r->latest), st, 7);
+		r->cape = sqlite3_column_int(st, 8);
+		r->has_canceled_at = sqlite3_column_type(st, 9) != SQLITE_NULL;
+		r->canceled_at = sqlite3_column_int64(st, 9);
+		r->created = sqlite3_column_int64(st, 10);
+		r->pstart = sqlite3_column_int64(st, 11);
+		r->pend = sqlite3_column_int64(st, 12);
+		copy_col(r->src, sizeof(r->src), st, 13);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What the state machine reads of an invoice. */
+struct inv_row {
+	char id[SB_ID_MAX], sub[SB_ID_MAX], customer[SB_ID_MAX], status[16], reason[32];
+	long long attempts;
+};
+
+static int inv_load(const char *id, struct inv_row *r)
+{
+	sqlite3_stmt *st = sb_db_stmt(SB_ST_INV_GET);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(r->id, sizeof(r->id), st, 0);
+		copy_col(r->sub, sizeof(r->sub), st, 1);
+		copy_col(r->customer, sizeof(r->customer), st, 2);
+		copy_col(r->status, sizeof(r->status), st, 3);
+		r->attempts = sqlite3_column_int64(st, 6);
+		copy_col(r->reason, sizeof(r->reason), st, 13);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int terminal(const char *status)
+{
+	return strcmp(status, "canceled") == 0 || strcmp(status, "incomplete_expired") == 0;
+}
+
+/* Emits an event whose data.object is subscription sub as it is now;
+ * prev is taken over.  0 or -1. */
+static int emit_sub(const struct sb_ctx *c, const char *type, const char *sub, json_object *prev)
+{
+	json_object *o;
+
+	if (sb_stripe_sub_json(sub, 0, &o) <= 0) {
+		json_object_put(prev);
+		return -1;
+	}
+	return sb_event_emit(c, type, sub, o, prev);
+}
+
+static int emit_inv(const struct sb_ctx *c, const char *type, const char *inv)
+{
+	json_object *o;
+
+	if (sb_stripe_invoice_json(inv, &o) <= 0)
+		return -1;
+	return sb_event_emit(c, type, inv, o, NULL);
+}
+
+static json_object *opt_int(int has, long long v)
+{
+	return has ? json_object_new_int64(v) : NULL;
+}
+
+static json_object *opt_str(const char *s)
+{
+	return s[0] != '\0' ? json_object_new_string(s) : NULL;
+}
+
+/* Sets r's status; when it changes, emits customer.subscription.updated
+ * (previous_attributes {status}) and updates r.  0 or -1. */
+static int set_status(const struct sb_ctx *c, struct sub_row *r, const char *status)
+{
+	sqlite3_stmt *st;
+	json_object *prev;
+
+	if (strcmp(r->status, status) == 0)
+		return 0;
+	st = sb_db_stmt(SB_ST_SUB_SET_STATUS);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	if (sb_db_done(st) != 0)
+		return -1;
+	prev = json_object_new_object();
+	if (prev == NULL)
+		return -1;
+	json_object_object_add(prev, "status", json_object_new_string(r->status));
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	return emit_sub(c, "customer.subscription.updated", r->id, prev);
+}
+
+/* Voids every open invoice of sub (voided_at now), each with an
+ * invoice.voided event.  0 or -1. */
+static int void_open(const struct sb_ctx *c, const char *sub)
+{
+	char ids[16][SB_ID_MAX];
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, n, i;
+
+	do { /* in batches: the events read the invoices back */
+		st = sb_db_stmt(SB_ST_INV_OPEN_FOR_SUB);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, sub, -1, SQLITE_TRANSIENT);
+		n = 0;
+		while (n < 16 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			copy_col(ids[n++], SB_ID_MAX, st, 0);
+		sqlite3_reset(st);
+		if (n < 16 && rc != SQLITE_DONE)
+			return -1;
+		for (i = 0; i < n; i++) {
+			st = sb_db_stmt(SB_ST_INV_VOID);
+			if (st == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, sb_clock_now());
+			if (sb_db_done(st) != 0 || emit_inv(c, "invoice.voided", ids[i]) != 0)
+				return -1;
+		}
+	} while (n == 16);
+	return 0;
+}
+
+/* Ends subscription r: its open invoices are voided, then status (canceled
+ * or incomplete_expired), canceled_at, ended_at and the cancellation
+ * reason (NULL = none) are set, with customer.subscription.deleted for
+ * canceled, customer.subscription.updated (previous_attributes status,
+ * canceled_at, ended_at) for incomplete_expired.  0 or -1. */
+static int end_sub(const struct sb_ctx *c, struct sub_row *r, const char *status,
+		   long long canceled_at, long long ended_at, const char *reason)
+{
+	sqlite3_stmt *st;
+	json_object *prev = NULL;
+	int expired = strcmp(status, "incomplete_expired") == 0;
+
+	if (void_open(c, r->id) != 0)
+		return -1;
+	st = sb_db_stmt(SB_ST_SUB_END);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, canceled_at);
+	sqlite3_bind_int64(st, 4, ended_at);
+	if (reason != NULL)
+		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	if (sb_db_done(st) != 0)
+		return -1;
+	if (expired) {
+		prev = json_object_new_object();
+		if (prev == NULL)
+			return -1;
+		json_object_object_add(prev, "canceled_at", opt_int(r->has_canceled_at, r->canceled_at));
+		json_object_object_add(prev, "ended_at", NULL);
+		json_object_object_add(prev, "status", json_object_new_string(r->status));
+	}
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	return emit_sub(c, expired ? "customer.subscription.updated" : "customer.subscription.deleted",
+			r->id, prev);
+}
+
+/* The payment method an invoice of r (NULL: none) and customer is charged
+ * with when the request names none: the subscription's
+ * default_payment_method, its default_source, the customer's
+ * invoice_settings.default_payment_method, the customer's default_source.
+ * "" when there is none.  0 or -1. */
+static int resolve_pm(const struct sub_row *r, const char *customer, char *out, size_t n)
+{
+	char pm[SB_ID_MAX], src[SB_ID_MAX];
+
+	out[0] = '\0';
+	if (r != NULL && r->pm[0] != '\0') {
+		snprintf(out, n, "%s", r->pm);
+		return 0;
+	}
+	if (r != NULL && r->src[0] != '\0') {
+		snprintf(out, n, "%s", r->src);
+		return 0;
+	}
+	if (sb_stripe_customer_defaults(customer, pm, sizeof(pm), src, sizeof(src)) < 0)
+		return -1;
+	snprintf(out, n, "%s", pm[0] != '\0' ? pm : src);
+	return 0;
+}
+
+/* Attempts a payment of open invoice inv with pm ("" = none: a failed
+ * attempt without a charge), a payment method or card of customer.
+ * Paid: status paid, paid_at now, next_payment_attempt cleared,
+ * invoice.paid and invoice.payment_succeeded; returns 0.  Declined:
+ * attempt_count + 1, next_payment_attempt = next (0: none) unless
+ * keep_next (a manual attempt leaves the retry schedule alone),
+ * invoice.payment_failed; returns 1 with the charge id in ch ("" when
+ * there was no payment method).  -1 on error. */
+static int charge(const struct sb_ctx *c, const char *inv, const char *pm, const char *customer,
+		  long long next, int keep_next, char *ch, size_t n)
+{
+	sqlite3_stmt *st;
+	int declines = 1, rc;
+
+	ch[0] = '\0';
+	if (pm[0] != '\0') {
+		rc = sb_stripe_pm_owned(pm, customer, &declines);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			declines = 1; /* not the customer's: cannot be charged */
+		sb_id_new(ch, n, "ch_", 24);
+	}
+	st = sb_db_stmt(declines ? SB_ST_INV_ATTEMPT : SB_ST_INV_PAID);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, inv, -1, SQLITE_TRANSIENT);
+	if (ch[0] != '\0')
+		sqlite3_bind_text(st, 2, ch, -1, SQLITE_TRANSIENT);
+	if (!declines) {
+		sqlite3_bind_int64(st, 3, sb_clock_now());
+		sqlite3_bind_text(st, 4, pm, -1, SQLITE_TRANSIENT);
+	} else {
+		if (pm[0] != '\0')
+			sqlite3_bind_text(st, 3, pm, -1, SQLITE_TRANSIENT);
+		if (next > 0)
+			sqlite3_bind_int64(st, 4, next);
+		sqlite3_bind_int(st, 5, keep_next);
+	}
+	if (sb_db_done(st) != 0)
+		return -1;
+	if (declines)
+		return emit_inv(c, "invoice.payment_failed", inv) != 0 ? -1 : 1;
+	if (emit_inv(c, "invoice.paid", inv) != 0 ||
+	    emit_inv(c, "invoice.payment_succeeded", inv) != 0)
+		return -1;
+	return 0;
 }
 
 /* Validates the metadata[...] parameters; 0 ok, 1 error reply set. */
@@ -524,18 +810,38 @@ static int price_amount(const char *price, long long *amount)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Validates a subscription's default_source: a card source of customer.
+ * 0 ok, 1 error reply set, -1 error. */
+static int check_source(struct sb_ctx *c, const char *src, const char *customer)
+{
+	int rc = strlen(src) < SB_ID_MAX ? sb_stripe_source_owned(src, customer) : 0;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return 0;
+	sb_stripe_missing(c, 400, "source", strlen(src) < SB_ID_MAX ? src : "(too long)",
+			  "default_source");
+	return 1;
+}
+
 /* POST /v1/subscriptions: 200 subscription; 400 bad/missing parameters,
- * unknown customer, pm not attached; 402 decline with error_if_incomplete. */
+ * unknown customer, pm not attached, default_source not the customer's;
+ * 402 decline with error_if_incomplete.  Emits
+ * customer.subscription.created, and the payment's events when it charges
+ * (allow_incomplete, error_if_incomplete). */
 int sb_stripe_sub_create(struct sb_ctx *c)
 {
 	const char *customer = sb_form_get(&c->form, "customer");
 	const char *price = sb_form_get(&c->form, "items[0][price]");
 	const char *pm = sb_form_get(&c->form, "default_payment_method");
+	const char *src = sb_form_get(&c->form, "default_source");
 	const char *behavior = sb_form_get(&c->form, "payment_behavior");
-	char cus_pm[SB_ID_MAX], sub[SB_ID_MAX], item[SB_ID_MAX], inv[SB_ID_MAX];
-	char ch[SB_ID_MAX], msg[SB_SEG_MAX + 64];
+	char cus_pm[SB_ID_MAX], cus_src[SB_ID_MAX], sub[SB_ID_MAX], item[SB_ID_MAX];
+	char inv[SB_ID_MAX], ch[SB_ID_MAX], msg[SB_SEG_MAX + 64];
 	const char *pay_pm;
-	long long amount, now = (long long)time(NULL);
+	long long amount, now = sb_clock_now();
+	struct sub_row r;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -549,7 +855,8 @@ int sb_stripe_sub_create(struct sb_ctx *c)
 				"Invalid id: too long.");
 		return 0;
 	}
-	rc = sb_stripe_customer_default_pm(customer, cus_pm, sizeof(cus_pm));
+	rc = sb_stripe_customer_defaults(customer, cus_pm, sizeof(cus_pm), cus_src,
+					 sizeof(cus_src));
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -598,8 +905,15 @@ int sb_stripe_sub_create(struct sb_ctx *c)
 	} else {
 		pm = NULL;
 	}
-	pay_pm = pm != NULL ? pm : (cus_pm[0] ? cus_pm : NULL);
-	if (pay_pm == NULL && strcmp(behavior, "default_incomplete") != 0) {
+	if (src != NULL && src[0] != '\0') {
+		rc = check_source(c, src, customer);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	} else {
+		src = NULL;
+	}
+	pay_pm = pm != NULL ? pm : src != NULL ? src : cus_pm[0] ? cus_pm : cus_src;
+	if (pay_pm[0] == '\0' && strcmp(behavior, "default_incomplete") != 0) {
 		no_payment_method(c);
 		return 0;
 	}
@@ -626,6 +940,8 @@ int sb_stripe_sub_create(struct sb_ctx *c)
 	sqlite3_bind_int64(st, 9, now);
 	sqlite3_bind_int64(st, 10, now);
 	sqlite3_bind_int64(st, 11, now + PERIOD_SECONDS);
+	if (src != NULL)
+		sqlite3_bind_text(st, 12, src, -1, SQLITE_TRANSIENT);
 	if (sb_db_done(st) != 0)
 		return -1;
 	st = sb_db_stmt(SB_ST_INV_INS);
@@ -638,20 +954,25 @@ int sb_stripe_sub_create(struct sb_ctx *c)
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, now + PERIOD_SECONDS);
-	if (sb_db_done(st) != 0 || put_metadata(c, sub) != 0)
+	sqlite3_bind_text(st, 8, "subscription_create", -1, SQLITE_STATIC);
+	if (sb_db_done(st) != 0 || put_metadata(c, sub) != 0 ||
+	    emit_sub(c, "customer.subscription.created", sub, NULL) != 0)
 		return -1;
 
 	if (strcmp(behavior, "default_incomplete") != 0) {
-		rc = charge(inv, sub, pay_pm, customer, ch, sizeof(ch));
+		rc = charge(c, inv, pay_pm, customer, 0, 0, ch, sizeof(ch));
 		if (rc < 0)
 			return -1;
 		if (rc == 1 && strcmp(behavior, "error_if_incomplete") == 0) {
-			/* Stripe creates nothing; the decline itself is the reply. */
+			/* Stripe creates nothing; the decline itself is the
+			 * reply (and its events go with the rest). */
 			if (sb_db_undo() != 0)
 				return -1;
 			declined(c, ch);
 			return 0;
 		}
+		if (rc == 0 && (sub_load(sub, &r) <= 0 || set_status(c, &r, "active") != 0))
+			return -1;
 	}
 	return reply_sub(c, sub);
 }
@@ -659,7 +980,7 @@ int sb_stripe_sub_create(struct sb_ctx *c)
 /* GET /v1/subscriptions/{id}: 200; 404 resource_missing. */
 int sb_stripe_sub_get(struct sb_ctx *c)
 {
-	int rc = sub_json(c->seg[0], wants_expand(c, "latest_invoice"), &c->json);
+	int rc = sb_stripe_sub_json(c->seg[0], wants_expand(c, "latest_invoice"), &c->json);
 
 	if (rc < 0)
 		return -1;
@@ -783,7 +1104,7 @@ int sb_stripe_sub_list(struct sb_ctx *c)
 	for (i = 0; i < n; i++) {
 		json_object *o;
 
-		if (sub_json(ids[i], expand, &o) <= 0)
+		if (sb_stripe_sub_json(ids[i], expand, &o) <= 0)
 			goto fail;
 		json_object_array_add(data, o);
 	}
@@ -897,7 +1218,7 @@ int sb_stripe_sub_search(struct sb_ctx *c)
 	for (rc = 0; rc < n; rc++) {
 		json_object *s;
 
-		if (sub_json(ids[rc], wants_expand(c, "data.latest_invoice"), &s) <= 0)
+		if (sb_stripe_sub_json(ids[rc], wants_expand(c, "data.latest_invoice"), &s) <= 0)
 			goto fail;
 		json_object_array_add(data, s);
 	}
@@ -915,37 +1236,41 @@ fail:
 	return -1;
 }
 
-/* Current status and customer of a subscription; 1, 0 missing, -1. */
-static int sub_state(const char *id, char *status, size_t sn, char *customer, size_t cn)
+/* metadata_json(sub) serialised into a new string (caller frees); NULL on
+ * failure. */
+static char *metadata_text(const char *sub)
 {
-	sqlite3_stmt *st = sb_db_stmt(SB_ST_SUB_GET);
-	int rc;
+	json_object *m = metadata_json(sub);
+	char *t = NULL;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(status, sn, "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(customer, cn, "%s", (const char *)sqlite3_column_text(st, 1));
+	if (m != NULL) {
+		const char *s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
+
+		t = s != NULL ? strdup(s) : NULL;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	json_object_put(m);
+	return t;
 }
 
 /* POST /v1/subscriptions/{id}: cancel_at_period_end=true|false,
- * default_payment_method, metadata[...].  200; 400 invalid or canceled;
- * 404 unknown. */
+ * default_payment_method, default_source, metadata[...].  200; 400
+ * invalid, or a change other than metadata to an ended (canceled,
+ * incomplete_expired) subscription; 404 unknown.  Any change emits
+ * customer.subscription.updated with the old values in
+ * previous_attributes. */
 int sb_stripe_sub_update(struct sb_ctx *c)
 {
 	const char *id = c->seg[0];
 	const char *cape = sb_form_get(&c->form, "cancel_at_period_end");
 	const char *pm = sb_form_get(&c->form, "default_payment_method");
-	char status[32], customer[SB_ID_MAX], msg[SB_SEG_MAX + 160];
+	const char *src = sb_form_get(&c->form, "default_source");
+	char msg[SB_SEG_MAX + 160], *meta_before = NULL, *meta_after = NULL;
+	struct sub_row r;
+	json_object *prev = NULL;
 	sqlite3_stmt *st;
-	int rc, flag = 0;
+	int rc, flag = 0, res = -1;
 
-	rc = sub_state(id, status, sizeof(status), customer, sizeof(customer));
+	rc = sub_load(id, &r);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -962,7 +1287,7 @@ int sb_stripe_sub_update(struct sb_ctx *c)
 			return 0;
 		}
 	}
-	if (strcmp(status, "canceled") == 0 && (cape != NULL || pm != NULL)) {
+	if (terminal(r.status) && (cape != NULL || pm != NULL || src != NULL)) {
 		sb_stripe_error(c, 400, "invalid_request_error", NULL, NULL,
 				"A canceled subscription can only update its "
 				"cancellation_details and metadata.");
@@ -971,7 +1296,7 @@ int sb_stripe_sub_update(struct sb_ctx *c)
 	if (check_metadata(c))
 		return 0;
 	if (pm != NULL && pm[0] != '\0') {
-		rc = strlen(pm) < SB_ID_MAX ? sb_stripe_pm_owned(pm, customer, NULL) : 0;
+		rc = strlen(pm) < SB_ID_MAX ? sb_stripe_pm_owned(pm, r.customer, NULL) : 0;
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -984,70 +1309,101 @@ int sb_stripe_sub_update(struct sb_ctx *c)
 			return 0;
 		}
 	}
-	if (cape != NULL) {
+	if (src != NULL && src[0] != '\0') {
+		rc = check_source(c, src, r.customer);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
+	prev = json_object_new_object();
+	meta_before = metadata_text(id);
+	if (prev == NULL || meta_before == NULL)
+		goto out;
+	if (cape != NULL && flag != r.cape) {
 		st = sb_db_stmt(SB_ST_SUB_SET_CAPE);
 		if (st == NULL)
-			return -1;
+			goto out;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, flag);
+		if (flag) {
+			sqlite3_bind_int64(st, 3, sb_clock_now());
+			sqlite3_bind_text(st, 4, "cancellation_requested", -1, SQLITE_STATIC);
+		}
 		if (sb_db_done(st) != 0)
-			return -1;
+			goto out;
+		json_object_object_add(prev, "cancel_at", opt_int(r.cape, r.pend));
+		json_object_object_add(prev, "cancel_at_period_end", json_object_new_boolean(r.cape));
+		json_object_object_add(prev, "canceled_at", opt_int(r.has_canceled_at, r.canceled_at));
 	}
-	if (pm != NULL) {
+	if (pm != NULL && strcmp(pm, r.pm) != 0) {
 		st = sb_db_stmt(SB_ST_SUB_SET_PM);
 		if (st == NULL)
-			return -1;
+			goto out;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		if (pm[0] != '\0')
 			sqlite3_bind_text(st, 2, pm, -1, SQLITE_TRANSIENT);
 		if (sb_db_done(st) != 0)
-			return -1;
+			goto out;
+		json_object_object_add(prev, "default_payment_method", opt_str(r.pm));
+	}
+	if (src != NULL && strcmp(src, r.src) != 0) {
+		st = sb_db_stmt(SB_ST_SUB_SET_SOURCE);
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (src[0] != '\0')
+			sqlite3_bind_text(st, 2, src, -1, SQLITE_TRANSIENT);
+		if (sb_db_done(st) != 0)
+			goto out;
+		json_object_object_add(prev, "default_source", opt_str(r.src));
 	}
 	if (put_metadata(c, id) != 0)
-		return -1;
-	return reply_sub(c, id);
+		goto out;
+	meta_after = metadata_text(id);
+	if (meta_after == NULL)
+		goto out;
+	if (strcmp(meta_before, meta_after) != 0)
+		json_object_object_add(prev, "metadata", json_tokener_parse(meta_before));
+	if (json_object_object_length(prev) > 0) {
+		rc = emit_sub(c, "customer.subscription.updated", id, prev);
+		prev = NULL;
+		if (rc != 0)
+			goto out;
+	}
+	res = reply_sub(c, id);
+out:
+	json_object_put(prev);
+	free(meta_before);
+	free(meta_after);
+	return res;
 }
 
-/* DELETE /v1/subscriptions/{id}: cancels now and voids the open invoice;
- * an already canceled one is returned unchanged.  200; 404 unknown. */
+/* DELETE /v1/subscriptions/{id}: cancels now (cancellation_details.reason
+ * cancellation_requested) and voids the open invoice, with
+ * invoice.voided and customer.subscription.deleted; an ended (canceled or
+ * incomplete_expired) one is returned unchanged.  200; 404 unknown. */
 int sb_stripe_sub_cancel(struct sb_ctx *c)
 {
 	const char *id = c->seg[0];
-	char status[32], customer[SB_ID_MAX];
-	long long now = (long long)time(NULL);
-	sqlite3_stmt *st;
+	long long now = sb_clock_now();
+	struct sub_row r;
 	int rc;
 
-	rc = sub_state(id, status, sizeof(status), customer, sizeof(customer));
+	rc = sub_load(id, &r);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
 		sb_stripe_missing(c, 404, "subscription", id, "id");
 		return 0;
 	}
-	if (strcmp(status, "canceled") != 0) {
-		st = sb_db_stmt(SB_ST_SUB_CANCEL);
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		if (sb_db_done(st) != 0)
-			return -1;
-		st = sb_db_stmt(SB_ST_INV_VOID_OPEN);
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		if (sb_db_done(st) != 0)
-			return -1;
-	}
+	if (!terminal(r.status) && end_sub(c, &r, "canceled", now, now, "cancellation_requested") != 0)
+		return -1;
 	return reply_sub(c, id);
 }
 
 /* GET /v1/invoices/{id}: 200; 404 resource_missing. */
 int sb_stripe_invoice_get(struct sb_ctx *c)
 {
-	int rc = invoice_json(c->seg[0], &c->json);
+	int rc = sb_stripe_invoice_json(c->seg[0], &c->json);
 
 	if (rc < 0)
 		return -1;
@@ -1058,85 +1414,289 @@ int sb_stripe_invoice_get(struct sb_ctx *c)
 	return 0;
 }
 
-/* POST /v1/invoices/{id}/pay [payment_method=pm_...]: charges the given
- * payment method, else the subscription's default, else the customer's.
- * 200 paid invoice; 400 already paid, void, no payment method; 402
- * card_declined (attempt recorded, invoice stays open); 404 unknown. */
+/* POST /v1/invoices/{id}/pay [payment_method=pm_... | source=card_...]:
+ * charges it, else the subscription's and then the customer's defaults
+ * (the order is in the header).  200 paid invoice (an incomplete or
+ * past_due subscription becomes active); 400 already paid, void, no
+ * payment method, a payment method not the customer's; 402 card_declined
+ * (attempt recorded, invoice stays open, invoice.payment_failed); 404
+ * unknown. */
 int sb_stripe_invoice_pay(struct sb_ctx *c)
 {
 	const char *id = c->seg[0];
 	const char *pm_param = sb_form_get(&c->form, "payment_method");
-	char status[16] = "", sub[SB_ID_MAX] = "", customer[SB_ID_MAX] = "";
+	const char *param = "payment_method";
 	char pm[SB_ID_MAX] = "", ch[SB_ID_MAX], msg[SB_SEG_MAX + 160];
-	sqlite3_stmt *st = sb_db_stmt(SB_ST_INV_GET);
-	int rc;
+	struct inv_row inv;
+	struct sub_row r;
+	int rc, has_sub = 0;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 3));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			snprintf(sub, sizeof(sub), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(customer, sizeof(customer), "%s",
-			 (const char *)sqlite3_column_text(st, 2));
+	if (pm_param == NULL || pm_param[0] == '\0') {
+		pm_param = sb_form_get(&c->form, "source");
+		param = "source";
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
+	rc = inv_load(id, &inv);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
 		sb_stripe_missing(c, 404, "invoice", id, "id");
 		return 0;
 	}
-	if (rc != SQLITE_ROW)
-		return -1;
-	if (strcmp(status, "paid") == 0) {
+	if (strcmp(inv.status, "paid") == 0) {
 		sb_stripe_error(c, 400, "invalid_request_error", NULL, NULL,
 				"Invoice is already paid");
 		return 0;
 	}
-	if (strcmp(status, "open") != 0) {
+	if (strcmp(inv.status, "open") != 0) {
 		snprintf(msg, sizeof(msg), "You can only pay an open invoice; this one is %s.",
-			 status);
+			 inv.status);
 		sb_stripe_error(c, 400, "invalid_request_error", NULL, NULL, msg);
 		return 0;
 	}
+	if (inv.sub[0] != '\0') {
+		rc = sub_load(inv.sub, &r);
+		if (rc < 0)
+			return -1;
+		has_sub = rc == 1;
+	}
 	if (pm_param != NULL && pm_param[0] != '\0') {
-		rc = strlen(pm_param) < SB_ID_MAX ? sb_stripe_pm_owned(pm_param, customer, NULL) : 0;
+		rc = strlen(pm_param) < SB_ID_MAX ? sb_stripe_pm_owned(pm_param, inv.customer, NULL) : 0;
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			sb_stripe_missing(c, 400, "PaymentMethod", pm_param, "payment_method");
+			sb_stripe_missing(c, 400, strcmp(param, "source") == 0 ? "source" : "PaymentMethod",
+					  strlen(pm_param) < SB_ID_MAX ? pm_param : "(too long)", param);
 			return 0;
 		}
 		snprintf(pm, sizeof(pm), "%s", pm_param);
-	}
-	if (pm[0] == '\0' && sub[0] != '\0') {
-		st = sb_db_stmt(SB_ST_SUB_GET);
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, sub, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW && sqlite3_column_type(st, 6) != SQLITE_NULL)
-			snprintf(pm, sizeof(pm), "%s", (const char *)sqlite3_column_text(st, 6));
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return -1;
-	}
-	if (pm[0] == '\0' && sb_stripe_customer_default_pm(customer, pm, sizeof(pm)) < 0)
+	} else if (resolve_pm(has_sub ? &r : NULL, inv.customer, pm, sizeof(pm)) != 0) {
 		return -1;
+	}
 	if (pm[0] == '\0') {
 		no_payment_method(c);
 		return 0;
 	}
-	rc = charge(id, sub[0] ? sub : NULL, pm, customer, ch, sizeof(ch));
+	rc = charge(c, id, pm, inv.customer, 0, 1, ch, sizeof(ch));
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
 		declined(c, ch);
 		return 0;
 	}
-	if (invoice_json(id, &c->json) <= 0)
+	if (has_sub && (strcmp(r.status, "incomplete") == 0 || strcmp(r.status, "past_due") == 0) &&
+	    set_status(c, &r, "active") != 0)
+		return -1;
+	if (sb_stripe_invoice_json(id, &c->json) <= 0)
 		return -1;
 	c->status = 200;
 	return 0;
+}
+
+/* POST /v1/invoices/{id}/void: an open invoice becomes void
+ * (status_transitions.voided_at now; invoice.voided); it can never be paid
+ * afterwards.  Voiding the first invoice of an incomplete subscription
+ * ends the subscription as incomplete_expired.  200 invoice; 400
+ * invalid_request_error "You can only void an open invoice; this one is
+ * <status>." for a paid, void, draft or uncollectible one (nothing
+ * changes); 404 unknown. */
+int sb_stripe_invoice_void(struct sb_ctx *c)
+{
+	const char *id = c->seg[0];
+	char msg[160];
+	struct inv_row inv;
+	struct sub_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = inv_load(id, &inv);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		sb_stripe_missing(c, 404, "invoice", id, "id");
+		return 0;
+	}
+	if (strcmp(inv.status, "open") != 0) {
+		snprintf(msg, sizeof(msg), "You can only void an open invoice; this one is %s.",
+			 inv.status);
+		sb_stripe_error(c, 400, "invalid_request_error", NULL, NULL, msg);
+		return 0;
+	}
+	st = sb_db_stmt(SB_ST_INV_VOID);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, sb_clock_now());
+	if (sb_db_done(st) != 0 || emit_inv(c, "invoice.voided", id) != 0)
+		return -1;
+	if (inv.sub[0] != '\0' && strcmp(inv.reason, "subscription_create") == 0) {
+		rc = sub_load(inv.sub, &r);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && strcmp(r.status, "incomplete") == 0 &&
+		    end_sub(c, &r, "incomplete_expired", sb_clock_now(), sb_clock_now(), NULL) != 0)
+			return -1;
+	}
+	if (sb_stripe_invoice_json(id, &c->json) <= 0)
+		return -1;
+	c->status = 200;
+	return 0;
+}
+
+/* --- the billing run ---------------------------------------------------- */
+
+/* incomplete for 23 hours: incomplete_expired, the open invoice voided. */
+static int bill_expire(const char *sub, long long t)
+{
+	struct sub_row r;
+	int rc = sub_load(sub, &r);
+
+	if (rc <= 0)
+		return -1;
+	return end_sub(NULL, &r, "incomplete_expired", t, t, NULL);
+}
+
+/* Period end t of an active or past_due subscription: canceled when
+ * cancel_at_period_end, else renewed and charged. */
+static int bill_period_end(const char *sub, long long t)
+{
+	char inv[SB_ID_MAX], pm[SB_ID_MAX], ch[SB_ID_MAX];
+	struct sub_row r;
+	json_object *prev;
+	sqlite3_stmt *st;
+	int rc = sub_load(sub, &r);
+
+	if (rc <= 0)
+		return -1;
+	if (r.cape)
+		return end_sub(NULL, &r, "canceled", r.has_canceled_at ? r.canceled_at : t, t,
+			       "cancellation_requested");
+	sb_id_new(inv, sizeof(inv), "in_", 14);
+	st = sb_db_stmt(SB_ST_INV_INS);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, inv, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, sub, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, r.customer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, r.amount);
+	sqlite3_bind_int64(st, 5, t);
+	sqlite3_bind_int64(st, 6, t);
+	sqlite3_bind_int64(st, 7, t + PERIOD_SECONDS);
+	sqlite3_bind_text(st, 8, "subscription_cycle", -1, SQLITE_STATIC);
+	if (sb_db_done(st) != 0)
+		return -1;
+	st = sb_db_stmt(SB_ST_SUB_RENEW);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sub, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, t);
+	sqlite3_bind_int64(st, 3, t + PERIOD_SECONDS);
+	sqlite3_bind_text(st, 4, inv, -1, SQLITE_TRANSIENT);
+	if (sb_db_done(st) != 0)
+		return -1;
+	prev = json_object_new_object();
+	if (prev == NULL)
+		return -1;
+	json_object_object_add(prev, "current_period_end", json_object_new_int64(r.pend));
+	json_object_object_add(prev, "current_period_start", json_object_new_int64(r.pstart));
+	json_object_object_add(prev, "latest_invoice", opt_str(r.latest));
+	if (emit_sub(NULL, "customer.subscription.updated", sub, prev) != 0 ||
+	    resolve_pm(&r, r.customer, pm, sizeof(pm)) != 0)
+		return -1;
+	rc = charge(NULL, inv, pm, r.customer, SB_RETRY_ATTEMPTS > 1 ? t + SB_RETRY_SECONDS : 0, 0,
+		    ch, sizeof(ch));
+	if (rc < 0)
+		return -1;
+	return set_status(NULL, &r, rc == 0 ? "active" : "past_due");
+}
+
+/* A retry at t of open invoice inv: paid -> active; the last failed
+ * attempt cancels the subscription. */
+static int bill_retry(const char *id, long long t)
+{
+	char pm[SB_ID_MAX], ch[SB_ID_MAX];
+	struct inv_row inv;
+	struct sub_row r;
+	int rc, has_sub = 0, last;
+
+	if (inv_load(id, &inv) <= 0)
+		return -1;
+	if (inv.sub[0] != '\0') {
+		rc = sub_load(inv.sub, &r);
+		if (rc < 0)
+			return -1;
+		has_sub = rc == 1;
+	}
+	if (resolve_pm(has_sub ? &r : NULL, inv.customer, pm, sizeof(pm)) != 0)
+		return -1;
+	last = inv.attempts + 1 >= SB_RETRY_ATTEMPTS;
+	rc = charge(NULL, id, pm, inv.customer, last ? 0 : t + SB_RETRY_SECONDS, 0, ch, sizeof(ch));
+	if (rc < 0 || !has_sub || terminal(r.status))
+		return rc < 0 ? -1 : 0;
+	if (rc == 0)
+		return set_status(NULL, &r, "active");
+	if (last)
+		return end_sub(NULL, &r, "canceled", t, t, "payment_failed");
+	return 0;
+}
+
+/* The earliest item of one queue due by target: its id and moment.
+ * 1 found, 0 none, -1 error. */
+static int next_due(enum sb_stmt q, long long target, char *id, long long *t)
+{
+	sqlite3_stmt *st = sb_db_stmt(q);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, target);
+	if (q == SB_ST_BILL_EXPIRE_NEXT)
+		sqlite3_bind_int64(st, 2, SB_INCOMPLETE_SECONDS);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(id, SB_ID_MAX, st, 0);
+		*t = sqlite3_column_int64(st, 1) +
+		     (q == SB_ST_BILL_EXPIRE_NEXT ? SB_INCOMPLETE_SECONDS : 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int sb_billing_run(long long target, long *steps)
+{
+	/* Ties at one moment: retries, then period ends, then expiries. */
+	static const enum sb_stmt queues[3] = { SB_ST_BILL_RETRY_NEXT, SB_ST_BILL_PERIOD_NEXT,
+						SB_ST_BILL_EXPIRE_NEXT };
+	char id[3][SB_ID_MAX];
+	long long t[3];
+	int found[3], i, best, rc = 0;
+
+	*steps = 0;
+	for (;;) {
+		best = -1;
+		for (i = 0; i < 3; i++) {
+			found[i] = next_due(queues[i], target, id[i], &t[i]);
+			if (found[i] < 0)
+				goto fail;
+			if (found[i] && (best < 0 || t[i] < t[best]))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		/* Each step is stamped with its own moment. */
+		sb_clock_pin(t[best]);
+		if (queues[best] == SB_ST_BILL_RETRY_NEXT)
+			rc = bill_retry(id[best], t[best]);
+		else if (queues[best] == SB_ST_BILL_PERIOD_NEXT)
+			rc = bill_period_end(id[best], t[best]);
+		else
+			rc = bill_expire(id[best], t[best]);
+		sb_clock_unpin();
+		if (rc != 0)
+			goto fail;
+		++*steps;
+	}
+	return 0;
+fail:
+	sb_clock_unpin();
+	return -1;
 }

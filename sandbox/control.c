@@ -3,16 +3,47 @@
  * sandbox listens on loopback only), JSON in and out, and the per-op call
  * and effect counters and fault queue the router uses:
  *
- *   POST   /_sandbox/reset          wipe all state           200 {"ok":true}
+ *   POST   /_sandbox/reset          wipe all state (clock and webhook
+ *                                   endpoint included)   200 {"ok":true}
  *   POST   /_sandbox/faults         {"op","fault","count","delay_ms"}
  *   DELETE /_sandbox/faults         clear all faults
  *   POST   /_sandbox/numbers/taken  {"phone_number":"+1..."}
  *   POST   /_sandbox/prices         {"id":"price_...","unit_amount":115}
  *   GET    /_sandbox/ledger         everything the tests assert on
+ *   GET    /_sandbox/clock          {"now": unix, "offset": s}  (clock.c)
+ *   POST   /_sandbox/clock          {"advance": s} -> {"now","offset","steps"}
+ *   POST|GET|DELETE /_sandbox/webhooks, GET /_sandbox/webhooks/pending,
+ *   POST   /_sandbox/webhooks/deliver               (webhooks.c)
  *
  * Faults queue per op in arrival order; each is consumed "count" times
  * (-1: until cleared).  Consumption runs inside the request's
- * BEGIN IMMEDIATE transaction, so two processes never share one.
+ * BEGIN IMMEDIATE transaction, so two processes never share one.  Kinds:
+ * timeout_before, timeout_after, 500, 500_after, 429, malformed, huge,
+ * delay, and foreign (numbers_available only: the list gains one number
+ * of another country and one entry whose phone_number is not E.164).
+ *
+ * Billing schedule (billing.c, sb_billing_run), run when the clock is
+ * advanced, in time order, each step stamped with its own moment:
+ *   - an incomplete subscription 23 h after it was created becomes
+ *     incomplete_expired (canceled_at = ended_at = that moment) and its
+ *     open invoice is voided;
+ *   - at current_period_end (periods are 30 days) of an active or
+ *     past_due subscription: with cancel_at_period_end it is canceled
+ *     (ended_at = the period end, cancellation_details.reason
+ *     "cancellation_requested", open invoices voided); otherwise a
+ *     renewal invoice (billing_reason subscription_cycle, the
+ *     subscription's price amount) is created, the period advances 30
+ *     days and the invoice is charged (payment method order: subscription
+ *     default_payment_method, subscription default_source, customer
+ *     invoice_settings.default_payment_method, customer default_source):
+ *     paid -> active; declined -> the invoice stays open (attempt_count 1,
+ *     next_payment_attempt + 3 days) and the subscription is past_due;
+ *   - an open invoice's next_payment_attempt: charged again; paid ->
+ *     active; declined -> retried 3 days later, and after the 4th attempt
+ *     in all (manual ones included) the subscription is canceled
+ *     (reason "payment_failed", the invoice voided), as Stripe's "cancel
+ *     the subscription if all retries fail" setting.
+ * One advance may renew a subscription several times.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +65,7 @@ static const char *const kind_names[SB_FAULT__MAX] = {
 	[SB_FAULT_MALFORMED] = "malformed",
 	[SB_FAULT_HUGE] = "huge",
 	[SB_FAULT_DELAY] = "delay",
+	[SB_FAULT_FOREIGN] = "foreign",
 };
 
 static enum sb_fault_kind kind_lookup(const char *s)
@@ -46,7 +78,7 @@ static enum sb_fault_kind kind_lookup(const char *s)
 	return SB_FAULT_NONE;
 }
 
-static int reply_ok(struct sb_ctx *c)
+int sb_control_reply_ok(struct sb_ctx *c)
 {
 	c->json = json_object_new_object();
 	if (c->json == NULL)
@@ -56,18 +88,23 @@ static int reply_ok(struct sb_ctx *c)
 	return 0;
 }
 
-static void bad_request(struct sb_ctx *c, const char *message)
+void sb_control_bad_request(struct sb_ctx *c, int status, const char *message)
 {
 	json_object_put(c->json);
 	c->json = json_object_new_object();
 	if (c->json != NULL)
 		json_object_object_add(c->json, "error", json_object_new_string(message));
-	c->status = 400;
+	c->status = status;
+}
+
+static void bad_request(struct sb_ctx *c, const char *message)
+{
+	sb_control_bad_request(c, 400, message);
 }
 
 /* Parses the body as one JSON object (strict, shallow, nothing trailing);
  * NULL with a 400 reply set otherwise.  Caller puts the result. */
-static json_object *parse_body(struct sb_ctx *c)
+json_object *sb_control_parse_body(struct sb_ctx *c)
 {
 	struct json_tokener *tok = json_tokener_new_ex(4);
 	json_object *o = NULL;
@@ -88,7 +125,7 @@ static json_object *parse_body(struct sb_ctx *c)
 }
 
 /* Checks that o has only the listed keys; 0 or -1 with a 400 reply. */
-static int only_keys(struct sb_ctx *c, json_object *o, const char *const *keys, size_t n)
+int sb_control_only_keys(struct sb_ctx *c, json_object *o, const char *const *keys, size_t n)
 {
 	json_object_object_foreach(o, k, v)
 	{
@@ -174,14 +211,15 @@ int sb_control_reset(struct sb_ctx *c)
 {
 	if (sb_db_wipe() != 0)
 		return -1;
-	return reply_ok(c);
+	sb_clock_forget();
+	return sb_control_reply_ok(c);
 }
 
 /* POST /_sandbox/faults: 200 with the armed fault; 400 bad body. */
 int sb_control_faults_set(struct sb_ctx *c)
 {
 	static const char *const keys[] = { "op", "fault", "count", "delay_ms" };
-	json_object *o = parse_body(c), *v;
+	json_object *o = sb_control_parse_body(c), *v;
 	enum sb_op op;
 	enum sb_fault_kind kind;
 	int64_t count = 1, delay;
@@ -190,7 +228,7 @@ int sb_control_faults_set(struct sb_ctx *c)
 
 	if (o == NULL)
 		return c->json != NULL ? 0 : -1;
-	if (only_keys(c, o, keys, 4) != 0)
+	if (sb_control_only_keys(c, o, keys, 4) != 0)
 		goto out;
 	if (!json_object_object_get_ex(o, "op", &v) || !json_object_is_type(v, json_type_string) ||
 	    (op = sb_op_lookup(json_object_get_string(v))) == SB_OP__MAX) {
@@ -201,7 +239,11 @@ int sb_control_faults_set(struct sb_ctx *c)
 	    !json_object_is_type(v, json_type_string) ||
 	    (kind = kind_lookup(json_object_get_string(v))) == SB_FAULT_NONE) {
 		bad_request(c, "\"fault\" must be timeout_before, timeout_after, 500, "
-			       "500_after, 429, malformed, huge or delay");
+			       "500_after, 429, malformed, huge, delay or foreign");
+		goto out;
+	}
+	if (kind == SB_FAULT_FOREIGN && op != SB_OP_NUMBERS_AVAILABLE) {
+		bad_request(c, "\"foreign\" applies to numbers_available only");
 		goto out;
 	}
 	if (json_object_object_get_ex(o, "count", &v)) {
@@ -230,7 +272,7 @@ int sb_control_faults_set(struct sb_ctx *c)
 	sqlite3_bind_text(st, 2, kind_names[kind], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, count);
 	sqlite3_bind_int64(st, 4, delay);
-	if (sb_db_done(st) != 0 || reply_ok(c) != 0) {
+	if (sb_db_done(st) != 0 || sb_control_reply_ok(c) != 0) {
 		res = -1;
 		goto out;
 	}
@@ -248,14 +290,14 @@ int sb_control_faults_clear(struct sb_ctx *c)
 {
 	if (sb_db_done(sb_db_stmt(SB_ST_FAULT_CLEAR)) != 0)
 		return -1;
-	return reply_ok(c);
+	return sb_control_reply_ok(c);
 }
 
 /* POST /_sandbox/numbers/taken {"phone_number":"+..."}: 200; 400. */
 int sb_control_taken(struct sb_ctx *c)
 {
 	static const char *const keys[] = { "phone_number" };
-	json_object *o = parse_body(c), *v;
+	json_object *o = sb_control_parse_body(c), *v;
 	const char *pn;
 	struct sb_number n;
 	sqlite3_stmt *st;
@@ -263,7 +305,7 @@ int sb_control_taken(struct sb_ctx *c)
 
 	if (o == NULL)
 		return c->json != NULL ? 0 : -1;
-	if (only_keys(c, o, keys, 1) != 0)
+	if (sb_control_only_keys(c, o, keys, 1) != 0)
 		goto out;
 	if (!json_object_object_get_ex(o, "phone_number", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
@@ -281,7 +323,7 @@ int sb_control_taken(struct sb_ctx *c)
 		res = -1;
 		goto out;
 	}
-	res = reply_ok(c);
+	res = sb_control_reply_ok(c);
 out:
 	json_object_put(o);
 	return res;
@@ -291,13 +333,13 @@ out:
 int sb_control_prices(struct sb_ctx *c)
 {
 	static const char *const keys[] = { "id", "unit_amount" };
-	json_object *o = parse_body(c), *id, *amt;
+	json_object *o = sb_control_parse_body(c), *id, *amt;
 	sqlite3_stmt *st;
 	int res = 0;
 
 	if (o == NULL)
 		return c->json != NULL ? 0 : -1;
-	if (only_keys(c, o, keys, 2) != 0)
+	if (sb_control_only_keys(c, o, keys, 2) != 0)
 		goto out;
 	if (!json_object_object_get_ex(o, "id", &id) || !json_object_is_type(id, json_type_string) ||
 	    strncmp(json_object_get_string(id), "price_", 6) != 0 ||
@@ -315,7 +357,7 @@ int sb_control_prices(struct sb_ctx *c)
 	}
 	sqlite3_bind_text(st, 1, json_object_get_string(id), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, json_object_get_int64(amt));
-	res = sb_db_done(st) != 0 ? -1 : reply_ok(c);
+	res = sb_db_done(st) != 0 ? -1 : sb_control_reply_ok(c);
 out:
 	json_object_put(o);
 	return res;
@@ -335,11 +377,10 @@ static json_object *col_int(sqlite3_stmt *st, int i)
 		       json_object_new_int64(sqlite3_column_int64(st, i));
 }
 
-/* Runs a ledger query, adding one object per row built by fn. */
-static int rows(enum sb_stmt id, json_object *arr,
-		json_object *(*fn)(sqlite3_stmt *st))
+/* Runs a ledger query (st, bound by the caller or from rows()), adding
+ * one object per row built by fn. */
+static int rows_of(sqlite3_stmt *st, json_object *arr, json_object *(*fn)(sqlite3_stmt *st))
 {
-	sqlite3_stmt *st = sb_db_stmt(id);
 	int rc;
 
 	if (st == NULL)
@@ -357,6 +398,11 @@ static int rows(enum sb_stmt id, json_object *arr,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int rows(enum sb_stmt id, json_object *arr, json_object *(*fn)(sqlite3_stmt *st))
+{
+	return rows_of(sb_db_stmt(id), arr, fn);
+}
+
 static json_object *cus_row(sqlite3_stmt *st)
 {
 	json_object *o = json_object_new_object();
@@ -364,6 +410,7 @@ static json_object *cus_row(sqlite3_stmt *st)
 	if (o != NULL) {
 		json_object_object_add(o, "id", col_str(st, 0));
 		json_object_object_add(o, "default_payment_method", col_str(st, 1));
+		json_object_object_add(o, "default_source", col_str(st, 2));
 	}
 	return o;
 }
@@ -391,6 +438,14 @@ static json_object *sub_row(sqlite3_stmt *st)
 	json_object_object_add(o, "latest_invoice", col_str(st, 4));
 	json_object_object_add(o, "cancel_at_period_end",
 			       json_object_new_boolean(sqlite3_column_int(st, 5)));
+	json_object_object_add(o, "default_payment_method", col_str(st, 6));
+	json_object_object_add(o, "default_source", col_str(st, 7));
+	json_object_object_add(o, "created", col_int(st, 8));
+	json_object_object_add(o, "current_period_start", col_int(st, 9));
+	json_object_object_add(o, "current_period_end", col_int(st, 10));
+	json_object_object_add(o, "canceled_at", col_int(st, 11));
+	json_object_object_add(o, "ended_at", col_int(st, 12));
+	json_object_object_add(o, "cancellation_reason", col_str(st, 13));
 	return o;
 }
 
@@ -407,6 +462,12 @@ static json_object *inv_row(sqlite3_stmt *st)
 		json_object_object_add(o, "amount_due", col_int(st, 3));
 		json_object_object_add(o, "amount_paid", col_int(st, 4));
 		json_object_object_add(o, "attempt_count", col_int(st, 5));
+		json_object_object_add(o, "billing_reason", col_str(st, 6));
+		json_object_object_add(o, "created", col_int(st, 7));
+		json_object_object_add(o, "paid_at", col_int(st, 8));
+		json_object_object_add(o, "voided_at", col_int(st, 9));
+		json_object_object_add(o, "next_payment_attempt", col_int(st, 10));
+		json_object_object_add(o, "charged_with", col_str(st, 11));
 	}
 	return o;
 }
@@ -421,6 +482,7 @@ static json_object *num_row(sqlite3_stmt *st)
 		json_object_object_add(o, "status", col_str(st, 2));
 		json_object_object_add(o, "bought_at", col_int(st, 3));
 		json_object_object_add(o, "released_at", col_int(st, 4));
+		json_object_object_add(o, "carrier_charges", col_int(st, 5));
 	}
 	return o;
 }
@@ -430,23 +492,59 @@ static json_object *taken_row(sqlite3_stmt *st)
 	return col_str(st, 0);
 }
 
-/* GET /_sandbox/ledger: 200 {customers, subscriptions, invoices, numbers,
- * taken, calls, effects}. */
+static json_object *evt_row(sqlite3_stmt *st)
+{
+	json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		json_object_object_add(o, "id", col_str(st, 0));
+		json_object_object_add(o, "type", col_str(st, 1));
+		json_object_object_add(o, "created", col_int(st, 2));
+		json_object_object_add(o, "object", col_str(st, 3));
+		json_object_object_add(o, "pending", json_object_new_boolean(sqlite3_column_int(st, 4)));
+	}
+	return o;
+}
+
+static json_object *dlv_row(sqlite3_stmt *st)
+{
+	json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		json_object_object_add(o, "event", col_str(st, 0));
+		json_object_object_add(o, "attempted_at", col_int(st, 1));
+		json_object_object_add(o, "status", col_int(st, 2));
+	}
+	return o;
+}
+
+/* GET /_sandbox/ledger: 200 {now, customers, subscriptions, invoices,
+ * numbers (with carrier_charges), taken, events, deliveries, calls,
+ * effects}.  Times are the sandbox clock's but deliveries' attempted_at
+ * (real time, like webhook signatures). */
 int sb_control_ledger(struct sb_ctx *c)
 {
 	json_object *o = json_object_new_object();
 	json_object *cus = json_object_new_array(), *subs = json_object_new_array();
 	json_object *invs = json_object_new_array(), *nums = json_object_new_array();
 	json_object *taken = json_object_new_array(), *calls = json_object_new_object();
-	json_object *effects = json_object_new_object();
+	json_object *effects = json_object_new_object(), *evts = json_object_new_array();
+	json_object *dlvs = json_object_new_array();
 	sqlite3_stmt *st;
 	int rc, res = -1;
 
-	if (!o || !cus || !subs || !invs || !nums || !taken || !calls || !effects)
+	if (!o || !cus || !subs || !invs || !nums || !taken || !calls || !effects || !evts ||
+	    !dlvs)
 		goto out;
+	st = sb_db_stmt(SB_ST_LEDGER_NUM);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, sb_clock_now());
+		sqlite3_bind_int64(st, 2, SB_PERIOD_SECONDS);
+	}
 	if (rows(SB_ST_LEDGER_CUS, cus, cus_row) || rows(SB_ST_LEDGER_SUB, subs, sub_row) ||
-	    rows(SB_ST_LEDGER_INV, invs, inv_row) || rows(SB_ST_LEDGER_NUM, nums, num_row) ||
-	    rows(SB_ST_LEDGER_TAKEN, taken, taken_row))
+	    rows(SB_ST_LEDGER_INV, invs, inv_row) || rows_of(st, nums, num_row) ||
+	    rows(SB_ST_LEDGER_TAKEN, taken, taken_row) || rows(SB_ST_LEDGER_EVT, evts, evt_row) ||
+	    rows(SB_ST_LEDGER_DLV, dlvs, dlv_row))
 		goto out;
 	st = sb_db_stmt(SB_ST_LEDGER_COUNTERS);
 	if (st == NULL)
@@ -461,11 +559,14 @@ int sb_control_ledger(struct sb_ctx *c)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		goto out;
+	json_object_object_add(o, "now", json_object_new_int64(sb_clock_now()));
 	json_object_object_add(o, "customers", cus);
 	json_object_object_add(o, "subscriptions", subs);
 	json_object_object_add(o, "invoices", invs);
 	json_object_object_add(o, "numbers", nums);
 	json_object_object_add(o, "taken", taken);
+	json_object_object_add(o, "events", evts);
+	json_object_object_add(o, "deliveries", dlvs);
 	json_object_object_add(o, "calls", calls);
 	json_object_object_add(o, "effects", effects);
 	c->json = o;
@@ -481,6 +582,8 @@ out:
 		json_object_put(taken);
 		json_object_put(calls);
 		json_object_put(effects);
+		json_object_put(evts);
+		json_object_put(dlvs);
 	}
 	return res;
 }

@@ -12,8 +12,14 @@ sandbox_sandbox_fcgi_SOURCES = \
 	sandbox/ids.c \
 	sandbox/stripe.c \
 	sandbox/billing.c \
+	sandbox/events.c \
+	sandbox/webhooks.c \
+	sandbox/hmac.c \
+	sandbox/clock.c \
 	sandbox/numbers.c \
 	sandbox/twilio.c \
 	sandbox/control.c
-sandbox_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SQLITE_CFLAGS) $(FCGI_CFLAGS)
-sandbox_sandbox_fcgi_LDADD = $(JSONC_LIBS) $(SQLITE_LIBS) $(FCGI_LIBS)
+# libcurl only for webhook deliveries (webhooks.c).
+sandbox_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SQLITE_CFLAGS) $(FCGI_CFLAGS) \
+	$(CURL_CFLAGS)
+sandbox_sandbox_fcgi_LDADD = $(JSONC_LIBS) $(SQLITE_LIBS) $(FCGI_LIBS) $(CURL_LIBS)

@@ -6,6 +6,11 @@
  * and writes the response.  Run without a FastCGI listener (FCGX_IsCGI) it
  * serves exactly one request as plain CGI on stdin/stdout, for debugging.
  *
+ * Webhooks in mode "auto" (webhooks.c) are delivered after the reply is
+ * complete: once FCGX_Finish_r has handed it to the server (or stdout is
+ * closed in CGI mode), a request that recorded events has this process
+ * deliver every pending event before it accepts the next request.
+ *
  * Environment: SANDBOX_DB (required), SANDBOX_STRIPE_KEY
  * (sk_test_sandbox), SANDBOX_TWILIO_SID (AC000...0), SANDBOX_TWILIO_TOKEN
  * (sandbox_token).
@@ -284,7 +289,9 @@ int main(void)
 		memset(&io, 0, sizeof(io));
 		io.envp = environ;
 		handle(&cfg, &io);
-		fflush(stdout);
+		fclose(stdout); /* the reply is complete before any delivery */
+		if (sb_events_take_emitted())
+			sb_webhooks_auto();
 	} else {
 		FCGX_Request rq;
 
@@ -299,9 +306,14 @@ int main(void)
 			io.envp = rq.envp;
 			handle(&cfg, &io);
 			FCGX_Finish_r(&rq);
+			/* io's pointers into rq are stale now; deliveries use
+			 * none of them. */
+			if (sb_events_take_emitted())
+				sb_webhooks_auto();
 		}
 		FCGX_Free(&rq, 1);
 	}
+	sb_webhooks_cleanup();
 	sb_db_close();
 	return 0;
 }

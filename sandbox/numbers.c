@@ -9,9 +9,12 @@
  * four million numbers, so a benchmark can buy a distinct one per request.
  *
  * Ranges are fictional/drama ranges where one exists (NANP 555, Ofcom
- * 020 7946 0xxx / 07700 900xxx, ACMA 02 5550 xxxx / 0491 570 xxx), widened
- * to neighbouring exchanges for volume.  Location fields are filled for
- * the US and Canada only, as Twilio documents.
+ * 020 7946 0xxx / 07700 900xxx, ACMA 02 5550 xxxx / 0491 570 xxx,
+ * Bundesnetzagentur 030 23125 xxx ...), widened to neighbouring exchanges
+ * for volume; elsewhere a 555 exchange in a real area code, so that every
+ * number is valid E.164 for its country (length and leading digits).
+ * Location fields are filled for the US and Canada only, as Twilio
+ * documents; other local numbers carry their locality.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +59,66 @@ static const struct sb_area areas[] = {
 	  0, 0, 0, 0, "local" },
 	{ "AU", SB_NT_MOBILE, "61", "491", 570, 10, 3, 3, NOLOC, 0, 1, 1, "any" },
 	{ "AU", SB_NT_TOLLFREE, "61", "1800", 160, 10, 3, 3, NOLOC, 0, 1, 0, "none" },
+	/* Appended (block numbers are area indices: keep the order above).
+	 * National significant numbers, E.164 with the country code:
+	 *   CA toll-free  833/844 555 xxxx            (NANP, 10 digits)
+	 *   DE  030 23125 xxx, 040 66969 xxx, 069 90009 xxx (Bundesnetzagentur
+	 *       drama ranges, 10 digits); mobile 01521 555 xxxx (11);
+	 *       toll-free 0800 555 xxxx (10)
+	 *   IL  02/03 + 7 digits (8); mobile 050 555 xxxx (9); toll-free
+	 *       1-800 xxx xxx (10)
+	 *   PL  22/12 + 7 digits (9, closed numbering); mobile 51x xxx xxx (9);
+	 *       toll-free 800 xxx xxx (9)
+	 *   FI  09 xxxx xxx (8); mobile 040 xxx xxxx (9); toll-free
+	 *       0800 xxx xxx (9)
+	 *   NL  020/010 xxx xxxx (9); mobile 06 5xxx xxxx (9); toll-free
+	 *       0800 xxx xxxx (10)
+	 *   DK  3x xx xx xx (8, no area codes); mobile 2x xx xx xx (8);
+	 *       toll-free 80 xx xx xx (8)
+	 *   IT  02/06 xxxx xxxx (10, the 0 is kept in E.164); mobile
+	 *       333 xxx xxxx (10); toll-free 800 xxx xxx (9) */
+	{ "CA", SB_NT_TOLLFREE, "1", "833", 555, 10, 3, 4, NOLOC, 1, 1, 0, "none" },
+	{ "CA", SB_NT_TOLLFREE, "1", "844", 555, 10, 3, 4, NOLOC, 1, 1, 0, "none" },
+	{ "DE", SB_NT_LOCAL, "49", "30", 23125, 20, 5, 3, "Berlin", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "DE", SB_NT_LOCAL, "49", "40", 66969, 20, 5, 3, "Hamburg", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "DE", SB_NT_LOCAL, "49", "69", 90009, 20, 5, 3, "Frankfurt am Main", NULL, NULL, NULL,
+	  NULL, 0, 0, 0, 0, 0, "local" },
+	{ "DE", SB_NT_MOBILE, "49", "1521", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "DE", SB_NT_TOLLFREE, "49", "800", 555, 10, 3, 4, NOLOC, 0, 0, 0, "none" },
+	{ "IL", SB_NT_LOCAL, "972", "2", 620, 20, 3, 4, "Jerusalem", NULL, NULL, NULL, NULL, 0,
+	  0, 0, 0, 0, "local" },
+	{ "IL", SB_NT_LOCAL, "972", "3", 720, 20, 3, 4, "Tel Aviv", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "IL", SB_NT_MOBILE, "972", "50", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "IL", SB_NT_TOLLFREE, "972", "1800", 555, 10, 3, 3, NOLOC, 0, 0, 0, "none" },
+	{ "PL", SB_NT_LOCAL, "48", "22", 555, 20, 3, 4, "Warszawa", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "PL", SB_NT_LOCAL, "48", "12", 555, 20, 3, 4, "Krakow", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "PL", SB_NT_MOBILE, "48", "51", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "PL", SB_NT_TOLLFREE, "48", "800", 555, 10, 3, 3, NOLOC, 0, 0, 0, "none" },
+	{ "FI", SB_NT_LOCAL, "358", "9", 5550, 20, 4, 3, "Helsinki", NULL, NULL, NULL, NULL, 0,
+	  0, 0, 0, 0, "local" },
+	{ "FI", SB_NT_MOBILE, "358", "40", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "FI", SB_NT_TOLLFREE, "358", "800", 555, 10, 3, 3, NOLOC, 0, 0, 0, "none" },
+	{ "NL", SB_NT_LOCAL, "31", "20", 555, 20, 3, 4, "Amsterdam", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "NL", SB_NT_LOCAL, "31", "10", 555, 20, 3, 4, "Rotterdam", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "NL", SB_NT_MOBILE, "31", "6", 5550, 20, 4, 4, NOLOC, 0, 1, 0, "any" },
+	{ "NL", SB_NT_TOLLFREE, "31", "800", 555, 10, 3, 4, NOLOC, 0, 0, 0, "none" },
+	{ "DK", SB_NT_LOCAL, "45", "32", 55, 20, 2, 4, "Copenhagen", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "DK", SB_NT_MOBILE, "45", "2", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "DK", SB_NT_TOLLFREE, "45", "80", 55, 10, 2, 4, NOLOC, 0, 0, 0, "none" },
+	{ "IT", SB_NT_LOCAL, "39", "02", 5550, 20, 4, 4, "Milano", NULL, NULL, NULL, NULL, 0, 0,
+	  0, 0, 0, "local" },
+	{ "IT", SB_NT_LOCAL, "39", "06", 5550, 20, 4, 4, "Roma", NULL, NULL, NULL, NULL, 0, 0, 0,
+	  0, 0, "local" },
+	{ "IT", SB_NT_MOBILE, "39", "333", 555, 20, 3, 4, NOLOC, 0, 1, 0, "any" },
+	{ "IT", SB_NT_TOLLFREE, "39", "800", 555, 10, 3, 3, NOLOC, 0, 0, 0, "none" },
 };
 
 #define NAREAS (sizeof(areas) / sizeof(areas[0]))

@@ -48,6 +48,8 @@ static const struct route routes[] = {
 	  sb_stripe_customer_get },
 	{ "POST", "/v1/customers/*", SB_VENDOR_STRIPE, SB_OP_CUSTOMER_UPDATE,
 	  sb_stripe_customer_update },
+	{ "POST", "/v1/customers/*/sources", SB_VENDOR_STRIPE, SB_OP_SOURCE_CREATE,
+	  sb_stripe_source_create },
 	{ "POST", "/v1/payment_methods/*/attach", SB_VENDOR_STRIPE,
 	  SB_OP_PAYMENT_METHOD_ATTACH, sb_stripe_pm_attach },
 	{ "POST", "/v1/subscriptions", SB_VENDOR_STRIPE, SB_OP_SUBSCRIPTION_CREATE,
@@ -68,6 +70,10 @@ static const struct route routes[] = {
 	  sb_stripe_invoice_get },
 	{ "POST", "/v1/invoices/*/pay", SB_VENDOR_STRIPE, SB_OP_INVOICE_PAY,
 	  sb_stripe_invoice_pay },
+	{ "POST", "/v1/invoices/*/void", SB_VENDOR_STRIPE, SB_OP_INVOICE_VOID,
+	  sb_stripe_invoice_void },
+	{ "GET", "/v1/events", SB_VENDOR_STRIPE, SB_OP_EVENT_LIST, sb_stripe_event_list },
+	{ "GET", "/v1/events/*", SB_VENDOR_STRIPE, SB_OP_EVENT_GET, sb_stripe_event_get },
 	{ "GET", "/2010-04-01/Accounts/*/AvailablePhoneNumbers/*/*", SB_VENDOR_TWILIO,
 	  SB_OP_NUMBERS_AVAILABLE, sb_twilio_available },
 	{ "POST", "/2010-04-01/Accounts/*/IncomingPhoneNumbers.json", SB_VENDOR_TWILIO,
@@ -83,7 +89,25 @@ static const struct route routes[] = {
 	{ "POST", "/_sandbox/numbers/taken", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_taken },
 	{ "POST", "/_sandbox/prices", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_prices },
 	{ "GET", "/_sandbox/ledger", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_ledger },
+	{ "GET", "/_sandbox/clock", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_clock_get },
+	{ "POST", "/_sandbox/clock", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_clock_advance },
+	{ "POST", "/_sandbox/webhooks", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_webhooks_set },
+	{ "GET", "/_sandbox/webhooks", SB_VENDOR_CONTROL, SB_OP__MAX, sb_control_webhooks_get },
+	{ "DELETE", "/_sandbox/webhooks", SB_VENDOR_CONTROL, SB_OP__MAX,
+	  sb_control_webhooks_delete },
+	{ "GET", "/_sandbox/webhooks/pending", SB_VENDOR_CONTROL, SB_OP__MAX,
+	  sb_control_webhooks_pending },
+	{ "POST", "/_sandbox/webhooks/deliver", SB_VENDOR_CONTROL, SB_OP__MAX,
+	  sb_control_webhooks_deliver },
 };
+
+/* Control handlers that run their own transactions instead of the one
+ * sb_route_handle wraps around the others: a webhook delivery must hold
+ * no lock while its POST is in flight (the receiver may call back). */
+static int own_txn(const struct route *r)
+{
+	return r->fn == sb_control_webhooks_deliver;
+}
 
 static const char *const op_names[SB_OP__MAX] = {
 	[SB_OP_CUSTOMER_CREATE] = "customer_create",
@@ -98,6 +122,10 @@ static const char *const op_names[SB_OP__MAX] = {
 	[SB_OP_SUBSCRIPTION_CANCEL] = "subscription_cancel",
 	[SB_OP_INVOICE_GET] = "invoice_get",
 	[SB_OP_INVOICE_PAY] = "invoice_pay",
+	[SB_OP_INVOICE_VOID] = "invoice_void",
+	[SB_OP_SOURCE_CREATE] = "source_create",
+	[SB_OP_EVENT_LIST] = "event_list",
+	[SB_OP_EVENT_GET] = "event_get",
 	[SB_OP_NUMBERS_AVAILABLE] = "numbers_available",
 	[SB_OP_NUMBER_BUY] = "number_buy",
 	[SB_OP_NUMBER_LIST] = "number_list",
@@ -405,6 +433,7 @@ static void run_op(struct sb_ctx *c, const struct route *r, int authed,
 	}
 	if (sb_control_take_fault(r->op, &f) != 0)
 		goto internal_rb;
+	c->fault = f.kind; /* "foreign" is applied by the handler itself */
 	switch (f.kind) {
 	case SB_FAULT_TIMEOUT_BEFORE:
 	case SB_FAULT_500:
@@ -563,12 +592,14 @@ void sb_route_handle(const struct sb_config *cfg, const struct sb_request *req,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.req = req;
+	c.request_id = resp->request_id;
 	resp->status = 500;
 	resp->vendor = v;
 	if (v == SB_VENDOR_TWILIO)
 		sb_id_new_hex(resp->request_id, sizeof(resp->request_id), "RQ", 32);
 	else
 		sb_id_new(resp->request_id, sizeof(resp->request_id), "req_", 14);
+	sb_clock_forget(); /* the clock's offset is read afresh per request */
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!match(routes[i].pattern, req->path, &c))
@@ -610,6 +641,11 @@ void sb_route_handle(const struct sb_config *cfg, const struct sb_request *req,
 			goto bad_params;
 	}
 
+	if (r->vendor == SB_VENDOR_CONTROL && own_txn(r)) {
+		if (r->fn(&c) != 0 || serialise(&c, resp) != 0)
+			finish_error(&c, resp, v, 500);
+		goto out;
+	}
 	if (r->vendor == SB_VENDOR_CONTROL) {
 		if (sb_db_begin() != 0 || r->fn(&c) != 0 || serialise(&c, resp) != 0) {
 			sb_db_rollback();

@@ -11,8 +11,12 @@
  *   idem.c     Stripe Idempotency-Key store
  *   db.c       SQLite connection, schema, prepared-statement table
  *   ids.c      random object ids
- *   stripe.c   Stripe customers and payment methods, error bodies
- *   billing.c  Stripe subscriptions and invoices
+ *   stripe.c   Stripe customers, payment methods, card sources, errors
+ *   billing.c  Stripe subscriptions and invoices; the billing run
+ *   events.c   Stripe events: recording, GET /v1/events
+ *   webhooks.c webhook endpoint, signed deliveries (the only libcurl user)
+ *   hmac.c     SHA-256 / HMAC-SHA256 for webhook signatures (pure)
+ *   clock.c    the sandbox clock (real time + an offset) and its endpoint
  *   numbers.c  the deterministic Twilio number inventory (pure)
  *   twilio.c   Twilio AvailablePhoneNumbers / IncomingPhoneNumbers
  *   control.c  /_sandbox/ endpoints: faults, ledger, reset, taken, prices
@@ -36,6 +40,14 @@
 #define SB_ID_MAX 64u      /* object ids, phone numbers, keys we store */
 #define SB_MAX_SEGS 3
 #define SB_SEG_MAX 256u
+
+/* Billing constants (billing.c; control.c's header has the schedule).
+ * A "month" is 30 days, for Stripe's periods and the carrier's bill. */
+#define SB_PERIOD_SECONDS (30LL * 86400)
+#define SB_INCOMPLETE_SECONDS (23LL * 3600) /* incomplete -> incomplete_expired */
+#define SB_RETRY_SECONDS (3LL * 86400)      /* between payment attempts */
+#define SB_RETRY_ATTEMPTS 4                 /* attempts in all, then canceled */
+#define SB_API_VERSION "2023-08-16"
 
 /* Configuration, read once from the environment. */
 struct sb_config {
@@ -61,6 +73,10 @@ enum sb_op {
 	SB_OP_SUBSCRIPTION_CANCEL,
 	SB_OP_INVOICE_GET,
 	SB_OP_INVOICE_PAY,
+	SB_OP_INVOICE_VOID,
+	SB_OP_SOURCE_CREATE,
+	SB_OP_EVENT_LIST,
+	SB_OP_EVENT_GET,
 	SB_OP_NUMBERS_AVAILABLE,
 	SB_OP_NUMBER_BUY,
 	SB_OP_NUMBER_LIST,
@@ -83,6 +99,7 @@ enum sb_fault_kind {
 	SB_FAULT_MALFORMED,
 	SB_FAULT_HUGE,
 	SB_FAULT_DELAY,
+	SB_FAULT_FOREIGN, /* numbers_available only: a foreign and a non-E.164 entry */
 	SB_FAULT__MAX
 };
 
@@ -133,6 +150,8 @@ struct sb_ctx {
 	const struct sb_request *req;
 	struct sb_form form; /* parameters: the body for POST, else the query */
 	char seg[SB_MAX_SEGS][SB_SEG_MAX]; /* captured path segments */
+	const char *request_id; /* the reply's Request-Id (events' request.id) */
+	enum sb_fault_kind fault; /* the fault consumed for this request */
 	int status;           /* handler result */
 	json_object *json;    /* handler result body, owned; NULL = empty */
 	int no_store;         /* don't save this reply under an idempotency key */
@@ -176,9 +195,12 @@ enum sb_stmt {
 	SB_ST_FAULT_CLEAR,
 	SB_ST_IDEM_GET,
 	SB_ST_IDEM_PUT,
+	SB_ST_CLOCK_GET,
+	SB_ST_CLOCK_PUT,
 	SB_ST_CUS_INS,
 	SB_ST_CUS_GET,
 	SB_ST_CUS_SET_PM,
+	SB_ST_CUS_SET_SOURCE,
 	SB_ST_PM_INS,
 	SB_ST_PM_GET,
 	SB_ST_PM_SET_CUS,
@@ -188,11 +210,12 @@ enum sb_stmt {
 	SB_ST_SUB_GET,
 	SB_ST_SUB_LIST,
 	SB_ST_SUB_LIST_CUS,
-	SB_ST_SUB_SET_INVOICE,
 	SB_ST_SUB_SET_STATUS,
-	SB_ST_SUB_CANCEL,
+	SB_ST_SUB_END,
 	SB_ST_SUB_SET_CAPE,
 	SB_ST_SUB_SET_PM,
+	SB_ST_SUB_SET_SOURCE,
+	SB_ST_SUB_RENEW,
 	SB_ST_META_PUT,
 	SB_ST_META_DEL,
 	SB_ST_META_LIST,
@@ -201,7 +224,24 @@ enum sb_stmt {
 	SB_ST_INV_GET,
 	SB_ST_INV_PAID,
 	SB_ST_INV_ATTEMPT,
-	SB_ST_INV_VOID_OPEN,
+	SB_ST_INV_VOID,
+	SB_ST_INV_OPEN_FOR_SUB,
+	SB_ST_BILL_EXPIRE_NEXT,
+	SB_ST_BILL_PERIOD_NEXT,
+	SB_ST_BILL_RETRY_NEXT,
+	SB_ST_EVT_INS,
+	SB_ST_EVT_GET,
+	SB_ST_EVT_LIST_DESC,
+	SB_ST_EVT_LIST_ASC,
+	SB_ST_EVT_PENDING,
+	SB_ST_EVT_CLAIM,
+	SB_ST_EVT_DELIVERED,
+	SB_ST_EVT_UNLEASE,
+	SB_ST_EVT_CLEAR_PENDING,
+	SB_ST_DLV_INS,
+	SB_ST_WH_GET,
+	SB_ST_WH_PUT,
+	SB_ST_WH_DEL,
 	SB_ST_NUM_UNAVAILABLE,
 	SB_ST_NUM_INS,
 	SB_ST_NUM_GET_OWNED,
@@ -218,6 +258,8 @@ enum sb_stmt {
 	SB_ST_LEDGER_NUM,
 	SB_ST_LEDGER_TAKEN,
 	SB_ST_LEDGER_COUNTERS,
+	SB_ST_LEDGER_EVT,
+	SB_ST_LEDGER_DLV,
 	SB_ST__MAX
 };
 
@@ -265,12 +307,22 @@ int sb_stripe_customer_create(struct sb_ctx *c);
 int sb_stripe_customer_get(struct sb_ctx *c);
 int sb_stripe_customer_update(struct sb_ctx *c);
 int sb_stripe_pm_attach(struct sb_ctx *c);
-/* 1 if pm exists and is attached to customer, 0 if not, -1 on error;
- * *declines set to the card's behaviour. */
+int sb_stripe_source_create(struct sb_ctx *c);
+/* 1 if pm (a payment method or a card source) exists and is attached to
+ * customer, 0 if not, -1 on error; *declines set to the card's
+ * behaviour. */
 int sb_stripe_pm_owned(const char *pm, const char *customer, int *declines);
-/* Customer's invoice default payment method into out ("" = none); returns
- * 1 found, 0 no such customer, -1 error. */
-int sb_stripe_customer_default_pm(const char *id, char *out, size_t n);
+/* 1 if card is a card source (object "card") of customer, 0 if not, -1. */
+int sb_stripe_source_owned(const char *card, const char *customer);
+/* Customer's invoice_settings.default_payment_method into pm and
+ * default_source into src ("" = none; either may be NULL); returns 1
+ * found, 0 no such customer, -1 error. */
+int sb_stripe_customer_defaults(const char *id, char *pm, size_t pn, char *src, size_t sn);
+/* The Stripe objects as the API shows them now (snapshots for events).
+ * 1 found (*out owned by the caller), 0 missing, -1 error. */
+int sb_stripe_customer_json(const char *id, json_object **out);
+int sb_stripe_sub_json(const char *id, int expand_invoice, json_object **out);
+int sb_stripe_invoice_json(const char *id, json_object **out);
 
 /* billing.c */
 int sb_stripe_sub_create(struct sb_ctx *c);
@@ -281,6 +333,56 @@ int sb_stripe_sub_update(struct sb_ctx *c);
 int sb_stripe_sub_cancel(struct sb_ctx *c);
 int sb_stripe_invoice_get(struct sb_ctx *c);
 int sb_stripe_invoice_pay(struct sb_ctx *c);
+int sb_stripe_invoice_void(struct sb_ctx *c);
+/* The billing run (POST /_sandbox/clock): every expiry, period end and
+ * payment retry due at or before target, in time order, each stamped with
+ * its own moment.  Inside the caller's write transaction.  *steps counts
+ * what it did.  0 or -1. */
+int sb_billing_run(long long target, long *steps);
+
+/* events.c */
+/* Records one event in the current transaction: obj is data.object (the
+ * snapshot), prev data.previous_attributes (NULL = none); both are taken
+ * over (freed here, also on failure).  c is the request that caused it,
+ * NULL for automatic events (request.id null).  0 or -1. */
+int sb_event_emit(const struct sb_ctx *c, const char *type, const char *object_id,
+		  json_object *obj, json_object *prev);
+/* Returns and clears "an event was recorded since the last call" (main.c
+ * uses it to start automatic deliveries after a reply). */
+int sb_events_take_emitted(void);
+int sb_stripe_event_list(struct sb_ctx *c);
+int sb_stripe_event_get(struct sb_ctx *c);
+
+/* webhooks.c */
+int sb_control_webhooks_set(struct sb_ctx *c);
+int sb_control_webhooks_get(struct sb_ctx *c);
+int sb_control_webhooks_delete(struct sb_ctx *c);
+int sb_control_webhooks_pending(struct sb_ctx *c);
+/* POST /_sandbox/webhooks/deliver: runs its own transactions (no lock is
+ * held while a delivery is in flight). */
+int sb_control_webhooks_deliver(struct sb_ctx *c);
+/* In mode "auto": delivers every pending event, oldest first (called after
+ * a reply has been sent).  Outside any transaction. */
+void sb_webhooks_auto(void);
+/* Frees libcurl's state at exit. */
+void sb_webhooks_cleanup(void);
+
+/* hmac.c */
+#define SB_SHA256_LEN 32
+void sb_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+		    unsigned char out[SB_SHA256_LEN]);
+
+/* clock.c: the sandbox's "now" is real time plus an offset kept in the
+ * database (POST /_sandbox/clock moves it forward). */
+long long sb_clock_now(void);
+/* While pinned, sb_clock_now() answers t (the billing run stamps each
+ * step with its own moment). */
+void sb_clock_pin(long long t);
+void sb_clock_unpin(void);
+/* Forgets the offset read for this request (start of a request, reset). */
+void sb_clock_forget(void);
+int sb_control_clock_get(struct sb_ctx *c);
+int sb_control_clock_advance(struct sb_ctx *c);
 
 /* numbers.c: the deterministic inventory. */
 enum sb_ntype { SB_NT_LOCAL, SB_NT_TOLLFREE, SB_NT_MOBILE, SB_NT__MAX };
@@ -352,5 +454,13 @@ int sb_control_faults_clear(struct sb_ctx *c);
 int sb_control_taken(struct sb_ctx *c);
 int sb_control_prices(struct sb_ctx *c);
 int sb_control_ledger(struct sb_ctx *c);
+/* Helpers for control handlers in other files: the body as one strict
+ * JSON object (NULL with a 400 reply set, or NULL and no reply on
+ * allocation failure), a check that it has only the listed keys (-1 with a
+ * 400 reply), a 400 {"error": message} reply, {"ok": true}. */
+json_object *sb_control_parse_body(struct sb_ctx *c);
+int sb_control_only_keys(struct sb_ctx *c, json_object *o, const char *const *keys, size_t n);
+void sb_control_bad_request(struct sb_ctx *c, int status, const char *message);
+int sb_control_reply_ok(struct sb_ctx *c);
 
 #endif /* SANDBOX_H */

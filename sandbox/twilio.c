@@ -272,14 +272,19 @@ int sb_twilio_mark_unavailable(const struct sb_number *n)
 	return sb_db_done(st);
 }
 
-/* Twilio's Contains: digits, '*' for any one digit, letters by keypad.
- * Writes the digit pattern into out; -1 if invalid. */
+/* Twilio's Contains: digits, '*' for any one digit, letters by keypad;
+ * 2 to 16 characters, at least two of them not '*' (the spec).  Writes
+ * the digit pattern into out; -1 if invalid.  (The spec's '%', '+' and '$'
+ * meta-characters are not supported: refused, never ignored.) */
 static int contains_pattern(const char *s, char *out, size_t n)
 {
 	static const char keypad[] = "22233344455566677778889999";
-	size_t o = 0;
+	size_t o = 0, len = strlen(s), stars = 0;
 
+	if (len < 2 || len > 16)
+		return -1;
 	for (; *s; s++) {
+		stars += *s == '*';
 		char ch = *s;
 
 		if (ch >= 'A' && ch <= 'Z')
@@ -293,7 +298,7 @@ static int contains_pattern(const char *s, char *out, size_t n)
 		out[o++] = ch;
 	}
 	out[o] = '\0';
-	return 0;
+	return len - stars >= 2 ? 0 : -1;
 }
 
 static int pattern_in(const char *digits, const char *pat)
@@ -317,9 +322,47 @@ static int truthy(const char *s)
 	return s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0);
 }
 
+/* The "foreign" fault's two extra entries: the first number of another
+ * country (GB, or US for a GB search), and one whose phone_number is a
+ * national-format string, not E.164 (iso_country the searched one). */
+static int add_foreign(json_object *arr, const char *iso)
+{
+	const char *other = strcmp(iso, "GB") == 0 ? "US" : "GB";
+	json_object *o = NULL, *bad;
+	struct sb_number n;
+	size_t ai;
+
+	for (ai = 0; ai < sb_numbers_area_count(); ai++) {
+		const struct sb_area *a = sb_numbers_area(ai);
+
+		if (strcmp(a->iso, other) == 0 && a->type == SB_NT_LOCAL) {
+			sb_numbers_make(ai, 0, 0, &n);
+			o = available_json(&n);
+			break;
+		}
+	}
+	if (o == NULL)
+		return -1;
+	json_object_array_add(arr, o);
+	sb_numbers_make(0, 0, 1, &n); /* the first area's second number ... */
+	bad = available_json(&n);
+	if (bad == NULL)
+		return -1;
+	/* ... in national format, with the searched country */
+	json_object_object_add(bad, "phone_number", json_object_new_string("(415) 555-0001"));
+	json_object_object_add(bad, "iso_country", json_object_new_string(iso));
+	json_object_array_add(arr, bad);
+	return 0;
+}
+
 /* GET .../AvailablePhoneNumbers/{CC}/{Local|TollFree|Mobile}.json
  * [AreaCode, Contains, SmsEnabled, MmsEnabled, PageSize]: 200 list (empty
- * when nothing matches); 400 bad parameter; 404 unknown country/type. */
+ * when nothing matches); 400 bad parameter: PageSize 20001, AreaCode not
+ * 1-6 digits or outside US/CA ("Applies to only phone numbers in the US
+ * and Canada") 21451, Contains not 2-16 characters of digits, letters and
+ * '*' with two non-'*' 20001; 404 unknown country/type.  Every entry
+ * carries iso_country.  Under the "foreign" fault two extra entries come
+ * first (add_foreign); the service must drop both. */
 int sb_twilio_available(struct sb_ctx *c)
 {
 	const char *iso = c->seg[1];
@@ -348,10 +391,19 @@ int sb_twilio_available(struct sb_ctx *c)
 		sb_twilio_error(c, 400, 21451, "Invalid area code");
 		goto done;
 	}
-	if (contains != NULL && contains_pattern(contains, pat, sizeof(pat)) != 0) {
-		sb_twilio_error(c, 400, 20001, "Invalid Contains pattern");
+	if (area != NULL && strcmp(iso, "US") != 0 && strcmp(iso, "CA") != 0) {
+		sb_twilio_error(c, 400, 21451,
+				"AreaCode applies to only phone numbers in the US and Canada");
 		goto done;
 	}
+	if (contains != NULL && contains_pattern(contains, pat, sizeof(pat)) != 0) {
+		sb_twilio_error(c, 400, 20001,
+				"Invalid Contains pattern: 2 to 16 characters (digits, letters, "
+				"'*'), at least two of them not '*'");
+		goto done;
+	}
+	if (c->fault == SB_FAULT_FOREIGN && add_foreign(arr, iso) != 0)
+		goto fail;
 
 	for (ai = 0; ai < sb_numbers_area_count() && (long)count < limit; ai++) {
 		const struct sb_area *a = sb_numbers_area(ai);
@@ -418,7 +470,7 @@ int sb_twilio_buy(struct sb_ctx *c)
 	const char *pn = sb_form_get(&c->form, "PhoneNumber");
 	struct sb_number n;
 	char sid[40];
-	long long now = (long long)time(NULL);
+	long long now = sb_clock_now();
 	sqlite3_stmt *st;
 	int rc;
 
@@ -633,7 +685,7 @@ int sb_twilio_release(struct sb_ctx *c)
 {
 	char sid[SB_SEG_MAX];
 	size_t n = strlen(c->seg[1]);
-	long long now = (long long)time(NULL);
+	long long now = sb_clock_now();
 	sqlite3_stmt *st;
 	sqlite3_int64 block, idx;
 	int rc;

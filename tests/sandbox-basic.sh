@@ -281,8 +281,8 @@ check "unknown country -> 404 code 20404" eval 'st 404 && is "$(j .code)" 20404'
 avail GB/Local --data-urlencode PageSize=1
 check "GB local: +44 20 7946, SMS false, address any" \
 	eval 'is "$(j ".available_phone_numbers[0] | [.phone_number, .capabilities.sms, .address_requirements] | join(\",\")")" "+442079460000,false,any"'
-avail CA/TollFree
-check "type the country lacks -> empty list" eval 'st 200 && is "$(j ".available_phone_numbers | length")" 0'
+avail CA/Mobile
+check "type the country lacks (CA mobile) -> empty list" eval 'st 200 && is "$(j ".available_phone_numbers | length")" 0'
 
 # --- Twilio: buy, list, release, taken --------------------------------------
 twilio POST /IncomingPhoneNumbers.json --data-urlencode "PhoneNumber=$first"
