@@ -7,6 +7,10 @@
  * cancel the subscription). This file does no I/O of its own: Stripe and
  * Twilio calls are in stripe.c and twilio.c, SQL in store.c.
  *
+ * The states are an enum (store.h) and the steps between them one table,
+ * `machine` below: for each state, the step that moves it forward (the
+ * client's request, or its retry) and the one recovery takes, with nobody
+ * waiting (backward: deliver only what is paid). drive() runs the table.
  * Every step's result is committed before the next provider call, under a
  * lease fenced by a token, so a purchase interrupted anywhere is resumed by
  * drive() -- from the request, from a retry with the same Idempotency-Key,
@@ -50,7 +54,7 @@ crash_point(const char *name)
 {
 	const char *at = getenv("PURCHASE_CRASH_AT");
 
-	if (at != NULL && strcmp(at, name) == 0)
+	if (name != NULL && at != NULL && strcmp(at, name) == 0)
 		raise(SIGKILL);
 }
 #define CRASH_POINT(name) crash_point(name)
@@ -82,12 +86,6 @@ lease_end(struct purchase_ctx *ctx)
 }
 
 static void
-set_state(struct pur_purchase *p, const char *state)
-{
-	snprintf(p->state, sizeof(p->state), "%s", state);
-}
-
-static void
 log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
     enum pur_call rc, const struct pur_call_info *info)
 {
@@ -101,17 +99,16 @@ save(struct purchase_ctx *ctx, const struct pur_purchase *p)
 	return pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx), NULL, 0);
 }
 
-/* The outcome a failed purchase answers with. */
+/* The answer a refused purchase gives. */
 static enum purchase_err
-outcome_err(const char *outcome)
+outcome_err(enum pur_outcome outcome)
 {
-	if (strcmp(outcome, "not_available") == 0)
-		return PURCHASE_ENOT_AVAILABLE;
-	if (strcmp(outcome, "declined") == 0)
-		return PURCHASE_EDECLINED;
-	if (strcmp(outcome, "no_payment_method") == 0)
-		return PURCHASE_ENO_PAYMENT_METHOD;
-	return PURCHASE_EPROVIDER;
+	switch (outcome) {
+	case PUR_OUT_NOT_AVAILABLE: return PURCHASE_ENOT_AVAILABLE;
+	case PUR_OUT_DECLINED: return PURCHASE_EDECLINED;
+	case PUR_OUT_NO_PAYMENT_METHOD: return PURCHASE_ENO_PAYMENT_METHOD;
+	default: return PURCHASE_EPROVIDER;
+	}
 }
 
 static void
@@ -167,7 +164,7 @@ subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
 	if (p->payment_method[0] == '\0') {
 		rc = payment_method(ctx, p);
 		if (rc == PUR_CALL_GONE) {
-			snprintf(p->outcome, sizeof(p->outcome), "no_payment_method");
+			p->outcome = PUR_OUT_NO_PAYMENT_METHOD;
 			return STEP_REFUSED;
 		}
 		if (rc != PUR_CALL_OK)
@@ -184,14 +181,12 @@ subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
 		snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
 		snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", sub.latest_invoice);
 		p->period_end = sub.current_period_end;
-		set_state(p, "subscribed");
 		return STEP_DONE;
 	}
 	if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
 		return STEP_UNKNOWN;
 	/* Refused outright (bad customer, price or card): nothing was made. */
-	snprintf(p->outcome, sizeof(p->outcome), "%s",
-	    rc == PUR_CALL_DECLINED ? "declined" : "provider");
+	p->outcome = rc == PUR_CALL_DECLINED ? PUR_OUT_DECLINED : PUR_OUT_PROVIDER;
 	return STEP_REFUSED;
 }
 
@@ -232,15 +227,14 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 		rc = PUR_CALL_UNKNOWN;
 	if (rc == PUR_CALL_OK) {
 		snprintf(p->number_sid, sizeof(p->number_sid), "%s", sid);
-		set_state(p, "provisioned");
 		return STEP_DONE;
 	}
 	if (rc == PUR_CALL_GONE) {
-		snprintf(p->outcome, sizeof(p->outcome), "not_available");
+		p->outcome = PUR_OUT_NOT_AVAILABLE;
 		return STEP_REFUSED;
 	}
 	if (rc == PUR_CALL_REJECTED) {
-		snprintf(p->outcome, sizeof(p->outcome), "provider");
+		p->outcome = PUR_OUT_PROVIDER;
 		return STEP_REFUSED;
 	}
 	return STEP_UNKNOWN;
@@ -272,16 +266,14 @@ pay(struct purchase_ctx *ctx, struct pur_purchase *p)
 		if (rc == PUR_CALL_OK && !inv.paid)
 			rc = strcmp(inv.status, "open") == 0 ? PUR_CALL_UNKNOWN : PUR_CALL_REJECTED;
 	}
-	if (rc == PUR_CALL_OK) {
-		set_state(p, "paid");
+	if (rc == PUR_CALL_OK)
 		return STEP_DONE;
-	}
 	if (rc == PUR_CALL_DECLINED) {
-		snprintf(p->outcome, sizeof(p->outcome), "declined");
+		p->outcome = PUR_OUT_DECLINED;
 		return STEP_REFUSED;
 	}
 	if (rc == PUR_CALL_REJECTED) {
-		snprintf(p->outcome, sizeof(p->outcome), "provider");
+		p->outcome = PUR_OUT_PROVIDER;
 		return STEP_REFUSED;
 	}
 	return STEP_UNKNOWN;
@@ -299,10 +291,16 @@ check_paid(struct purchase_ctx *ctx, struct pur_purchase *p)
 	log_call(ctx, p, "stripe invoice", rc, &info);
 	if (rc != PUR_CALL_OK)
 		return rc == PUR_CALL_GONE ? STEP_REFUSED : STEP_UNKNOWN;
-	if (inv.paid) {
-		set_state(p, "paid");
-		return STEP_DONE;
-	}
+	return inv.paid ? STEP_DONE : STEP_REFUSED;
+}
+
+/* Recovery, nobody waiting: a purchase left before its payment goes
+ * back. */
+static enum step
+refuse(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	(void)ctx;
+	(void)p;
 	return STEP_REFUSED;
 }
 
@@ -368,7 +366,49 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 	return STEP_DONE;
 }
 
-/* --- driving a purchase to its end ------------------------------------ */
+/* --- the machine -------------------------------------------------------- */
+
+/*
+ * For each state that needs work: the step the client's request takes, the
+ * one recovery takes, where STEP_DONE leads, and the crash point right after
+ * that move is committed. PUR_PAID is driven by finish() (the number row,
+ * the state and the stored 201 in one transaction), the states at rest not
+ * at all. A refusal leads to PUR_COMPENSATING from anywhere.
+ */
+static const struct {
+	enum step (*forward)(struct purchase_ctx *, struct pur_purchase *);
+	enum step (*backward)(struct purchase_ctx *, struct pur_purchase *);
+	enum pur_state next;
+	const char *crash_after;
+} machine[PUR_STATE__MAX] = {
+	[PUR_PENDING] = {subscribe, refuse, PUR_SUBSCRIBED, "after_subscribe"},
+	[PUR_SUBSCRIBED] = {provision, refuse, PUR_PROVISIONED, "after_provision"},
+	[PUR_PROVISIONED] = {pay, check_paid, PUR_PAID, "after_paid"},
+	[PUR_COMPENSATING] = {compensate, compensate, PUR_FAILED, NULL},
+};
+
+/* 6. Finish: the number row (its id is the purchase's), the state and the
+ * stored 201, in one synced transaction: acknowledged => durable. */
+static enum purchase_err
+finish(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *reply,
+    struct purchase_detail *d)
+{
+	struct purchase_number num;
+	enum purchase_err err;
+
+	number_of(p, &num);
+	num.id = p->id;
+	num.created_at = pur_now();
+	if ((err = purchase_render(PURCHASE_OK, &num, reply)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_store_purchase_end(ctx->store, p, &num, reply, pur_now())) != PURCHASE_OK) {
+		purchase_reply_free(reply);
+		return pur_error_set(d, err, "finish purchase %" PRId64, p->id);
+	}
+	CRASH_POINT("after_finish");
+	purchase_log(ctx, "purchase=%" PRId64 " complete", p->id);
+	return PURCHASE_OK;
+}
 
 /*
  * Drives p (whose lease this process holds) as far as it can go now.
@@ -385,76 +425,48 @@ static enum purchase_err
 drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
     struct purchase_reply *reply, struct purchase_detail *d)
 {
-	struct purchase_number num;
 	enum purchase_err err;
+	enum pur_state from;
 	enum step st;
 
 	for (;;) {
-		if (strcmp(p->state, "pending") == 0) {
-			st = mode == FORWARD ? subscribe(ctx, p) : STEP_REFUSED;
-		} else if (strcmp(p->state, "subscribed") == 0) {
-			st = mode == FORWARD ? provision(ctx, p) : STEP_REFUSED;
-		} else if (strcmp(p->state, "provisioned") == 0) {
-			st = mode == FORWARD ? pay(ctx, p) : check_paid(ctx, p);
-		} else if (strcmp(p->state, "paid") == 0) {
-			/* 6. Finish: the number row (its id is the purchase's), the
-			 * state and the stored 201, in one transaction. */
-			number_of(p, &num);
-			num.id = p->id;
-			num.created_at = pur_now();
-			if ((err = purchase_render(PURCHASE_OK, &num, reply)) != PURCHASE_OK)
-				return err;
-			if ((err = pur_store_purchase_end(ctx->store, p, &num, reply, pur_now())) !=
-			    PURCHASE_OK) {
-				purchase_reply_free(reply);
-				return pur_error_set(d, err, "finish purchase %" PRId64, p->id);
-			}
-			CRASH_POINT("after_finish");
-			purchase_log(ctx, "purchase=%" PRId64 " complete", p->id);
-			return PURCHASE_OK;
-		} else if (strcmp(p->state, "compensating") == 0) {
-			if (compensate(ctx, p) != STEP_DONE) {
-				/* The undo waits for recovery; the client's answer was
-				 * decided (and stored) already when there is one. */
-				(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
-				purchase_log(ctx, "purchase=%" PRId64 " compensation left for recovery",
-				    p->id);
-				if (reply->body != NULL)
-					return PURCHASE_OK;
-				return pur_error_set(d, PURCHASE_EPROVIDER,
-				    "purchase %" PRId64 " compensation pending", p->id);
-			}
-			if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now())) !=
-			    PURCHASE_OK) {
-				purchase_reply_free(reply);
-				return err;
-			}
-			purchase_log(ctx, "purchase=%" PRId64 " failed outcome=%s", p->id, p->outcome);
-			return reply->body != NULL ? PURCHASE_OK :
-			    purchase_render(outcome_err(p->outcome), NULL, reply);
-		} else {
+		from = p->state;
+		if (from == PUR_PAID)
+			return finish(ctx, p, reply, d);
+		if ((unsigned)from >= PUR_STATE__MAX || machine[from].forward == NULL)
 			return pur_error_set(d, PURCHASE_EINTERNAL, "purchase %" PRId64 " in state %s",
-			    p->id, p->state);
-		}
+			    p->id, pur_state_name(from));
+		st = (mode == FORWARD ? machine[from].forward : machine[from].backward)(ctx, p);
 
 		switch (st) {
 		case STEP_DONE:
+			p->state = machine[from].next;
+			if (p->state == PUR_FAILED) {
+				if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now())) !=
+				    PURCHASE_OK) {
+					purchase_reply_free(reply);
+					return err;
+				}
+				purchase_log(ctx, "purchase=%" PRId64 " failed outcome=%s", p->id,
+				    pur_outcome_name(p->outcome));
+				return reply->body != NULL ? PURCHASE_OK :
+				    purchase_render(outcome_err(p->outcome), NULL, reply);
+			}
 			/* "paid" is not stored on its own: the finish that follows
 			 * stores it with the number and the 201. A process dying in
 			 * between leaves "provisioned", whose invoice recovery asks
 			 * about, and a retry pays again under the same
 			 * Idempotency-Key (Stripe answers the first payment). */
-			if (strcmp(p->state, "paid") != 0 && (err = save(ctx, p)) != PURCHASE_OK)
+			if (p->state != PUR_PAID && (err = save(ctx, p)) != PURCHASE_OK)
 				return err;
-			CRASH_POINT(strcmp(p->state, "subscribed") == 0 ? "after_subscribe" :
-			    strcmp(p->state, "provisioned") == 0 ? "after_provision" : "after_paid");
+			CRASH_POINT(machine[from].crash_after);
 			break;
 		case STEP_REFUSED:
 			/* Decided: render and store the answer with the state, then
 			 * undo what was done. */
-			if (p->outcome[0] == '\0')
-				snprintf(p->outcome, sizeof(p->outcome), "provider");
-			set_state(p, "compensating");
+			if (p->outcome == PUR_OUT_NONE)
+				p->outcome = PUR_OUT_PROVIDER;
+			p->state = PUR_COMPENSATING;
 			if ((err = purchase_render(outcome_err(p->outcome), NULL, reply)) != PURCHASE_OK)
 				return err;
 			if ((err = pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx),
@@ -466,10 +478,20 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			break;
 		case STEP_UNKNOWN:
 			/* Leave it, the lease given up so that recovery or the
-			 * client's retry can take it at once. */
+			 * client's retry can take it at once. After a decision
+			 * the client's answer is stored already. */
 			(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
+			if (from == PUR_COMPENSATING) {
+				purchase_log(ctx, "purchase=%" PRId64 " compensation left for recovery",
+				    p->id);
+				if (reply->body != NULL)
+					return PURCHASE_OK;
+				return pur_error_set(d, PURCHASE_EPROVIDER,
+				    "purchase %" PRId64 " compensation pending", p->id);
+			}
 			return pur_error_set(d, PURCHASE_EPROVIDER,
-			    "purchase %" PRId64 " left in state %s for recovery", p->id, p->state);
+			    "purchase %" PRId64 " left in state %s for recovery", p->id,
+			    pur_state_name(p->state));
 		}
 	}
 }
@@ -528,7 +550,7 @@ take_and_drive(struct purchase_ctx *ctx, int64_t id, enum mode mode,
 	if (err != PURCHASE_OK)
 		return err;
 	purchase_log(ctx, "purchase=%" PRId64 " taken in state %s (token %" PRId64 ")", p.id,
-	    p.state, p.lease_token);
+	    pur_state_name(p.state), p.lease_token);
 	return drive(ctx, &p, mode, reply, d);
 }
 
@@ -543,7 +565,7 @@ finish_undo(struct purchase_ctx *ctx, int64_t id)
 	struct pur_purchase p;
 
 	if (pur_store_purchase_get(ctx->store, id, &p) != PURCHASE_OK ||
-	    strcmp(p.state, "compensating") != 0 || p.lease_until > pur_now())
+	    p.state != PUR_COMPENSATING || p.lease_until > pur_now())
 		return;
 	(void)take_and_drive(ctx, id, BACKWARD, &r, &d);
 	purchase_reply_free(&r);
@@ -577,22 +599,120 @@ answer_known_key(struct purchase_ctx *ctx, int64_t account_id, const char *key,
 	return idem->status != 0 ? copy_reply(idem, reply) : PURCHASE_EIDEM_BUSY;
 }
 
+/* The body: one JSON object, {"phone_number": "<E.164>"}, into e164, and
+ * the hash of what it asks for. EBODY, EFIELD, EPHONE, ENOMEM. */
+static enum purchase_err
+read_request(const char *body, size_t len, char e164[PUR_E164_MAX], char hash[65])
+{
+	json_object *req = NULL;
+	const char *phone;
+	enum purchase_err err;
+
+	if ((err = pur_json_parse_request(body, len, &req)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_json_check_fields(req, purchase_fields, 1)) == PURCHASE_OK) {
+		phone = pur_json_str(req, "phone_number");
+		/* The whole string, so that "+1...\u0000junk" is not read as
+		 * "+1...". */
+		if (pur_e164_parse(phone, (size_t)json_object_get_string_len(
+		        json_object_object_get(req, "phone_number")), e164) != 0)
+			err = PURCHASE_EPHONE;
+		else
+			request_hash(e164, hash);
+	}
+	json_object_put(req);
+	return err;
+}
+
+/* 1. Check, in DESIGN order, what our own database knows (inside the
+ * caller's read transaction; no writes, no provider calls): the rate, the
+ * number not in use, an unexpired offer to this account, the account. On
+ * success *p is the purchase to claim. */
+static enum purchase_err
+check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t now,
+    struct pur_purchase *p)
+{
+	struct pur_account acct;
+	struct pur_offer_row offer;
+	enum purchase_err err;
+	long recent;
+	int used;
+
+	if (ctx->cfg->purchase_rate_per_minute > 0) {
+		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent)) !=
+		    PURCHASE_OK)
+			return err;
+		if (recent >= ctx->cfg->purchase_rate_per_minute)
+			return PURCHASE_ERATE;
+	}
+	if ((err = pur_store_number_in_use(ctx->store, e164, &used)) != PURCHASE_OK)
+		return err;
+	if (used)
+		return PURCHASE_EIN_USE;
+	if ((err = pur_store_offer_get(ctx->store, account_id, e164, now, &offer)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_store_account_get(ctx->store, account_id, &acct)) != PURCHASE_OK)
+		return err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
+	memset(p, 0, sizeof(*p));
+	p->account_id = account_id;
+	memcpy(p->phone_number, e164, sizeof(p->phone_number));
+	memcpy(p->country_code, offer.country_code, sizeof(p->country_code));
+	memcpy(p->type, offer.type, sizeof(p->type));
+	p->price_cents = offer.price_cents;
+	memcpy(p->stripe_price_id, offer.stripe_price_id, sizeof(p->stripe_price_id));
+	p->sms_capable = offer.sms_capable;
+	memcpy(p->stripe_customer, acct.stripe_customer, sizeof(p->stripe_customer));
+	return PURCHASE_OK;
+}
+
+/* 2. Claim: the database decides who gets the number (EIN_USE for the
+ * loser; EIDEM_BUSY with *idem when a twin request with the same key
+ * claimed first). The claim is durable (fsync) when it returns: the
+ * Idempotency-Keys sent to Stripe name this purchase's id, which must never
+ * be handed out again.
+ *
+ * Then the last check, after the claim so that the loser of a race (and a
+ * request that meets a locked database) never calls a provider: the
+ * customer's default payment method. Nothing has happened at any provider
+ * yet, so a refusal here abandons the claim and forgets the key -- a retry
+ * after adding a card is judged afresh. The method found is stored with
+ * "subscribed"; a purchase resumed without it looks it up again. */
+static enum purchase_err
+claim(struct purchase_ctx *ctx, struct pur_purchase *p, const char *idem_key,
+    const char *hash, int64_t now, struct pur_idem *idem, struct purchase_detail *d)
+{
+	enum purchase_err err;
+	enum pur_call rc;
+
+	p->lease_until = lease_end(ctx);
+	if ((err = pur_store_claim(ctx->store, p, idem_key, hash, now, idem)) != PURCHASE_OK)
+		return err;
+	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p->id,
+	    p->phone_number, p->account_id);
+	if ((rc = payment_method(ctx, p)) != PUR_CALL_OK) {
+		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
+		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
+		        pur_call_name(rc));
+		p->outcome = err == PURCHASE_ENO_PAYMENT_METHOD ? PUR_OUT_NO_PAYMENT_METHOD :
+		                                                  PUR_OUT_PROVIDER;
+		if (pur_store_purchase_abandon(ctx->store, p, pur_now()) != PURCHASE_OK)
+			purchase_log(ctx, "purchase=%" PRId64 " could not be abandoned; recovery will",
+			    p->id);
+		return err;
+	}
+	CRASH_POINT("after_claim");
+	return PURCHASE_OK;
+}
+
 enum purchase_err
 purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, size_t len,
     const char *idem_key, struct purchase_reply *reply, struct purchase_detail *d)
 {
-	struct pur_account acct;
-	struct pur_offer_row offer;
 	struct pur_purchase p;
 	struct pur_idem idem;
-	json_object *req = NULL;
-	const char *phone;
 	char e164[PUR_E164_MAX], hash[65];
 	enum purchase_err err;
-	enum pur_call rc = PUR_CALL_RETRY;
 	int64_t now = pur_now();
-	long recent;
-	int used;
 
 	memset(reply, 0, sizeof(*reply));
 	memset(&idem, 0, sizeof(idem));
@@ -600,26 +720,14 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		return err;
 	if (idem_key != NULL && !idem_key_ok(idem_key))
 		return PURCHASE_EIDEMKEY;
-
-	/* The body: one JSON object, {"phone_number": "<E.164>"}. */
-	if ((err = pur_json_parse_request(body, len, &req)) != PURCHASE_OK)
+	if ((err = read_request(body, len, e164, hash)) != PURCHASE_OK)
 		return err;
-	if ((err = pur_json_check_fields(req, purchase_fields, 1)) != PURCHASE_OK)
-		goto out;
-	phone = pur_json_str(req, "phone_number");
-	/* The whole string, so that "+1...\u0000junk" is not read as "+1...". */
-	if (pur_e164_parse(phone, (size_t)json_object_get_string_len(
-	        json_object_object_get(req, "phone_number")), e164) != 0) {
-		err = PURCHASE_EPHONE;
-		goto out;
-	}
-	request_hash(e164, hash);
 
-	/* The lookups below, in one read transaction. */
+	/* The lookups below, in one read transaction. A key seen before:
+	 * replay, resume or refuse -- before any check that could call a
+	 * provider. */
 	if ((err = pur_store_read_begin(ctx->store)) != PURCHASE_OK)
 		goto out;
-	/* A key seen before: replay, resume or refuse -- before any check
-	 * that could call a provider. */
 	if (idem_key != NULL) {
 		err = pur_store_idem_get(ctx->store, account_id, idem_key, &idem);
 		if (err == PURCHASE_OK) {
@@ -630,84 +738,22 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		if (err != PURCHASE_ENOT_FOUND)
 			goto out;
 	}
-
-	/* 1. Check, in DESIGN order, what our own database knows; no writes,
-	 * no provider calls. */
-	if (ctx->cfg->purchase_rate_per_minute > 0) {
-		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent)) !=
-		    PURCHASE_OK)
-			goto out;
-		if (recent >= ctx->cfg->purchase_rate_per_minute) {
-			err = PURCHASE_ERATE;
-			goto out;
-		}
-	}
-	if ((err = pur_store_number_in_use(ctx->store, e164, &used)) != PURCHASE_OK)
-		goto out;
-	if (used) {
-		err = PURCHASE_EIN_USE;
-		goto out;
-	}
-	if ((err = pur_store_offer_get(ctx->store, account_id, e164, now, &offer)) != PURCHASE_OK)
-		goto out;
-	if ((err = pur_store_account_get(ctx->store, account_id, &acct)) != PURCHASE_OK) {
-		err = err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
-		goto out;
-	}
+	err = check(ctx, account_id, e164, now, &p);
 	pur_store_read_end(ctx->store);
-	/* 2. Claim: the database decides who gets the number. */
-	memset(&p, 0, sizeof(p));
-	p.account_id = account_id;
-	memcpy(p.phone_number, e164, sizeof(p.phone_number));
-	memcpy(p.country_code, offer.country_code, sizeof(p.country_code));
-	memcpy(p.type, offer.type, sizeof(p.type));
-	p.price_cents = offer.price_cents;
-	memcpy(p.stripe_price_id, offer.stripe_price_id, sizeof(p.stripe_price_id));
-	p.sms_capable = offer.sms_capable;
-	memcpy(p.stripe_customer, acct.stripe_customer, sizeof(p.stripe_customer));
-	p.lease_until = lease_end(ctx);
-	err = pur_store_claim(ctx->store, &p, idem_key, hash, now, &idem);
-	if (err == PURCHASE_EIDEM_BUSY) {
-		/* A twin request with the same key claimed first. */
-		err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
-		goto out;
-	}
 	if (err != PURCHASE_OK)
 		goto out;
-	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p.id, e164,
-	    account_id);
-	/* The claim was durable (fsync) when it returned: the Idempotency-Keys
-	 * sent to Stripe name this purchase's id, which must never be handed
-	 * out again.
-	 *
-	 * The last check, after the claim so that the loser of a race (and a
-	 * request that meets a locked database) never calls a provider: the
-	 * customer's default payment method. Nothing has happened at any
-	 * provider yet, so a refusal here abandons the claim and forgets the
-	 * key -- a retry after adding a card is judged afresh. The method found
-	 * is stored with "subscribed"; a purchase resumed without it looks it
-	 * up again. */
-	if ((rc = payment_method(ctx, &p)) != PUR_CALL_OK) {
-		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
-		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
-		        pur_call_name(rc));
-		snprintf(p.outcome, sizeof(p.outcome), "%s",
-		    err == PURCHASE_ENO_PAYMENT_METHOD ? "no_payment_method" : "provider");
-		if (pur_store_purchase_abandon(ctx->store, &p, pur_now()) != PURCHASE_OK)
-			purchase_log(ctx, "purchase=%" PRId64 " could not be abandoned; recovery will",
-			    p.id);
-		goto out;
-	}
-	CRASH_POINT("after_claim");
-
-	/* 3-6. Subscribe, provision, pay, finish (or compensate). */
-	err = drive(ctx, &p, FORWARD, reply, d);
+	err = claim(ctx, &p, idem_key, hash, now, &idem, d);
+	if (err == PURCHASE_EIDEM_BUSY)
+		/* A twin request with the same key claimed first. */
+		err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
+	else if (err == PURCHASE_OK)
+		/* 3-6. Subscribe, provision, pay, finish (or compensate). */
+		err = drive(ctx, &p, FORWARD, reply, d);
 out:
 	pur_store_read_end(ctx->store); /* if a check left it open */
 	if (err != PURCHASE_OK)
 		purchase_reply_free(reply);
 	pur_idem_free(&idem);
-	json_object_put(req);
 	return err;
 }
 

@@ -283,10 +283,10 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 		}
 		if (err != PURCHASE_OK)
 			goto out;
-		if (strcmp(p.state, "failed") == 0)
+		if (p.state == PUR_FAILED)
 			report(&out, live ? "paid_without_number" : "charged_without_number",
 			    "purchase %" PRId64 " %s failed (%s) but subscription %s is %s%s", p.id,
-			    p.phone_number, p.outcome, w.subs[i].id, w.subs[i].status,
+			    p.phone_number, pur_outcome_name(p.outcome), w.subs[i].id, w.subs[i].status,
 			    w.subs[i].invoice_paid ? ", invoice paid" : "");
 	}
 	sort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);

@@ -152,6 +152,67 @@ struct pur_store {
 	struct timespec busy_start;
 };
 
+static const char *const state_names[PUR_STATE__MAX] = {
+	[PUR_PENDING] = "pending",
+	[PUR_SUBSCRIBED] = "subscribed",
+	[PUR_PROVISIONED] = "provisioned",
+	[PUR_PAID] = "paid",
+	[PUR_COMPLETE] = "complete",
+	[PUR_COMPENSATING] = "compensating",
+	[PUR_FAILED] = "failed",
+	[PUR_RELEASED] = "released",
+};
+
+static const char *const outcome_names[PUR_OUTCOME__MAX] = {
+	[PUR_OUT_NONE] = "",
+	[PUR_OUT_NOT_AVAILABLE] = "not_available",
+	[PUR_OUT_DECLINED] = "declined",
+	[PUR_OUT_NO_PAYMENT_METHOD] = "no_payment_method",
+	[PUR_OUT_PROVIDER] = "provider",
+};
+
+const char *
+pur_state_name(enum pur_state st)
+{
+	return (unsigned)st < PUR_STATE__MAX ? state_names[st] : "?";
+}
+
+const char *
+pur_outcome_name(enum pur_outcome o)
+{
+	return (unsigned)o < PUR_OUTCOME__MAX ? outcome_names[o] : "provider";
+}
+
+int
+pur_state_at_rest(enum pur_state st)
+{
+	return st == PUR_COMPLETE || st == PUR_FAILED || st == PUR_RELEASED;
+}
+
+/* The column's text back to the enum: an unknown name (a newer program's
+ * state) reads as PUR_STATE__MAX, which the flow refuses to drive. */
+static enum pur_state
+state_of(const unsigned char *t)
+{
+	int i;
+
+	for (i = 0; t != NULL && i < PUR_STATE__MAX; i++)
+		if (strcmp((const char *)t, state_names[i]) == 0)
+			return (enum pur_state)i;
+	return PUR_STATE__MAX;
+}
+
+static enum pur_outcome
+outcome_of(const unsigned char *t)
+{
+	int i;
+
+	for (i = 1; t != NULL && i < PUR_OUTCOME__MAX; i++)
+		if (strcmp((const char *)t, outcome_names[i]) == 0)
+			return (enum pur_outcome)i;
+	return t == NULL || *t == '\0' ? PUR_OUT_NONE : PUR_OUT_PROVIDER;
+}
+
 /* Maps an SQLite result code to the library's error. */
 static enum purchase_err
 map_rc(int rc)
@@ -954,7 +1015,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	}
 	p->id = sqlite3_last_insert_rowid(s->db);
 	p->lease_token = 1;
-	snprintf(p->state, sizeof(p->state), "pending");
+	p->state = PUR_PENDING;
 	p->created_at = now;
 	if (key != NULL) {
 		sqlite3_bind_int64(iins, 1, p->account_id);
@@ -989,8 +1050,8 @@ purchase_from_row(sqlite3_stmt *st, struct pur_purchase *p)
 	p->sms_capable = sqlite3_column_int(st, 7);
 	copy_col(st, 8, p->stripe_customer, sizeof(p->stripe_customer));
 	copy_col(st, 9, p->payment_method, sizeof(p->payment_method));
-	copy_col(st, 10, p->state, sizeof(p->state));
-	copy_col(st, 11, p->outcome, sizeof(p->outcome));
+	p->state = state_of(sqlite3_column_text(st, 10));
+	p->outcome = outcome_of(sqlite3_column_text(st, 11));
 	copy_col(st, 12, p->subscription_id, sizeof(p->subscription_id));
 	copy_col(st, 13, p->invoice_id, sizeof(p->invoice_id));
 	copy_col(st, 14, p->number_sid, sizeof(p->number_sid));
@@ -1029,8 +1090,8 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 		return map_rc(sqlite3_errcode(s->db));
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, p->lease_token);
-	bind_text(st, 3, p->state);
-	bind_text(st, 4, p->outcome);
+	bind_text(st, 3, pur_state_name(p->state));
+	bind_text(st, 4, pur_outcome_name(p->outcome));
 	bind_text(st, 5, p->subscription_id);
 	bind_text(st, 6, p->invoice_id);
 	bind_text(st, 7, p->number_sid);
@@ -1106,9 +1167,8 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 		/* Finished, absent, or someone else's lease still runs. */
 		err = pur_store_purchase_get(s, id, p);
 		if (err == PURCHASE_OK)
-			err = strcmp(p->state, "complete") == 0 || strcmp(p->state, "failed") == 0 ||
-			        strcmp(p->state, "released") == 0 ? PURCHASE_ENOT_FOUND :
-			                                            PURCHASE_EIDEM_BUSY;
+			err = pur_state_at_rest(p->state) || p->state == PUR_STATE__MAX ?
+			    PURCHASE_ENOT_FOUND : PURCHASE_EIDEM_BUSY;
 		goto out;
 	}
 	if ((err = pur_store_purchase_get(s, id, p)) != PURCHASE_OK)
@@ -1134,7 +1194,7 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 	 * was decided, is not worth an fsync. */
 	if ((err = begin_sync(s, num != NULL || reply != NULL ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
-	snprintf(p->state, sizeof(p->state), "%s", num != NULL ? "complete" : "failed");
+	p->state = num != NULL ? PUR_COMPLETE : PUR_FAILED;
 	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
 		goto out;
 	if (num != NULL) {
@@ -1231,7 +1291,7 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 		return map_rc(sqlite3_errcode(s->db));
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	snprintf(p->state, sizeof(p->state), "failed");
+	p->state = PUR_FAILED;
 	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
 		goto out;
 	sqlite3_bind_int64(del, 1, p->id);

@@ -92,6 +92,40 @@ enum purchase_err pur_store_offer_get(struct pur_store *s, int64_t account_id,
     const char *e164, int64_t now, struct pur_offer_row *out);
 
 /* --- purchases --- */
+/* The states of a purchase (DESIGN §3): the database keeps their names
+ * (pur_state_name) under a CHECK; the flow that moves between them is the
+ * table in purchase.c.
+ *
+ *   pending -> subscribed -> provisioned -> (paid) -> complete
+ *   (refused) -> compensating -> failed                            */
+enum pur_state {
+	PUR_PENDING,      /* claimed; no subscription recorded */
+	PUR_SUBSCRIBED,   /* subscription (incomplete, unpaid) recorded */
+	PUR_PROVISIONED,  /* number bought at the carrier */
+	PUR_PAID,         /* invoice paid: never stored on its own (the finish is) */
+	PUR_COMPLETE,     /* delivered: the number is the account's */
+	PUR_COMPENSATING, /* refused; undoing what was done */
+	PUR_FAILED,       /* refused and undone */
+	PUR_RELEASED,     /* (in the schema's CHECK; not used yet) */
+	PUR_STATE__MAX
+};
+
+/* Why a refused purchase was refused: the answer it gives. */
+enum pur_outcome {
+	PUR_OUT_NONE,
+	PUR_OUT_NOT_AVAILABLE,
+	PUR_OUT_DECLINED,
+	PUR_OUT_NO_PAYMENT_METHOD,
+	PUR_OUT_PROVIDER,
+	PUR_OUTCOME__MAX
+};
+
+/* The database's name of a state / outcome ("" for PUR_OUT_NONE). */
+const char *pur_state_name(enum pur_state st);
+const char *pur_outcome_name(enum pur_outcome o);
+/* 1 for a state that needs no more work (complete, failed, released). */
+int pur_state_at_rest(enum pur_state st);
+
 struct pur_purchase {
 	int64_t id;
 	int64_t account_id;
@@ -103,8 +137,8 @@ struct pur_purchase {
 	int sms_capable;
 	char stripe_customer[PUR_ID_MAX];
 	char payment_method[PUR_ID_MAX];
-	char state[16];
-	char outcome[24];
+	enum pur_state state;
+	enum pur_outcome outcome;
 	char subscription_id[PUR_ID_MAX];
 	char invoice_id[PUR_ID_MAX];
 	char number_sid[40];
@@ -191,7 +225,7 @@ enum purchase_err pur_store_numbers_each(struct pur_store *s,
         const char *sid),
     void *arg);
 
-/* Calls fn for every purchase not in a terminal state. */
+/* Calls fn for every purchase not at rest. */
 enum purchase_err pur_store_unfinished_each(struct pur_store *s,
     int (*fn)(void *arg, int64_t id, const char *e164, const char *state, int64_t lease_until),
     void *arg);
