@@ -66,6 +66,7 @@ tests_test_status_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 AM_TESTS_ENVIRONMENT += abs_top_srcdir='$(abs_top_srcdir)'; export abs_top_srcdir;
 INTEGRATION_TESTS = \
 	tests/sandbox-basic.sh \
+	tests/sandbox-lifecycle.sh \
 	tests/purchase-table.sh \
 	tests/search.sh \
 	tests/idempotency.sh \
