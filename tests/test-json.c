@@ -50,6 +50,7 @@ static const struct jcase accept[] = {
 	{"{\"x\":\"\\u00e9\"}", "\\u escape"},
 	{"{\"x\":[1,[2,[3,[4,[5,[6]]]]]]}", "depth 7"},
 	{"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":1}}}}}}}", "depth 7 (objects)"},
+	{"{\"a\":[0,-0,0.5,10,-1.5E-3,2e+9,7e07],\"b\":\"05.5 1.\"}", "numbers (and none in strings)"},
 };
 
 static const struct jcase reject[] = {
@@ -74,6 +75,11 @@ static const struct jcase reject[] = {
 	    "duplicate hidden by a single-quoted key holding '\"'"},
 	{"{a:1}", "bare key"},
 	{"{\"a\":01}", "leading zero"},
+	{"{\"a\":05e3}", "leading zero before an exponent (json-c takes it)"},
+	{"{\"a\":[05.5]}", "leading zero before a fraction (json-c takes it)"},
+	{"{\"a\":-00}", "two zeros (json-c takes them)"},
+	{"{\"a\":1.}", "no digit after the point (json-c takes it)"},
+	{"{\"a\":1.e5}", "no digit between point and exponent"},
 	{"{\"a\":NaN}", "NaN"},
 	{"{\"a\":-Infinity}", "Infinity"},
 	{"{\"a\":1} /* c */", "comment"},

@@ -4,9 +4,12 @@
  * pur_json_check_fields with the purchase request's field table
  * (lib/purchase.c: one required string, "phone_number").
  *
- * Properties: what parses is an object; what passes the table has a string
- * phone_number; what parses serialises to a text that parses again, passes
- * the table the same way and serialises to the same bytes.
+ * Properties: what parses is an object and JSON by RFC 8259's grammar (a
+ * small strict reader here, independent of json-c: no single quotes, NaN,
+ * comments, leading zeros, raw control characters, bad escapes); what
+ * passes the table has a string phone_number; what parses serialises to a
+ * text that parses again, passes the table the same way and serialises to
+ * the same bytes.
  */
 #include "autoconfig.h"
 
@@ -17,6 +20,157 @@ static const struct pur_field purchase_fields[] = {
 	{"phone_number", PUR_FIELD_STRING, 1},
 };
 #define NFIELDS (sizeof(purchase_fields) / sizeof(purchase_fields[0]))
+
+/* --- RFC 8259 §2-§7, strictly: p moves past one value; -1 when not JSON. */
+struct rd {
+	const char *p, *end;
+	int depth;
+};
+
+static void
+ws(struct rd *r)
+{
+	while (r->p < r->end && strchr(" \t\r\n", *r->p) != NULL && *r->p != '\0')
+		r->p++;
+}
+
+static int
+lit(struct rd *r, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n) != 0)
+		return -1;
+	r->p += n;
+	return 0;
+}
+
+static int
+digits(struct rd *r)
+{
+	const char *s = r->p;
+
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+		r->p++;
+	return r->p > s ? 0 : -1;
+}
+
+static int
+number(struct rd *r)
+{
+	if (r->p < r->end && *r->p == '-')
+		r->p++;
+	if (r->p < r->end && *r->p == '0')
+		r->p++;
+	else if (digits(r) != 0)
+		return -1;
+	if (r->p < r->end && *r->p == '.') {
+		r->p++;
+		if (digits(r) != 0)
+			return -1;
+	}
+	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+		r->p++;
+		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+			r->p++;
+		if (digits(r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+string(struct rd *r)
+{
+	int i;
+
+	if (r->p >= r->end || *r->p++ != '"')
+		return -1;
+	while (r->p < r->end) {
+		unsigned char c = (unsigned char)*r->p++;
+		if (c == '"')
+			return 0;
+		if (c < 0x20)
+			return -1;
+		if (c != '\\')
+			continue;
+		if (r->p >= r->end)
+			return -1;
+		c = (unsigned char)*r->p++;
+		if (c == 'u') {
+			for (i = 0; i < 4; i++, r->p++)
+				if (r->p >= r->end || !strchr("0123456789abcdefABCDEF", *r->p) || *r->p == '\0')
+					return -1;
+		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static int
+value(struct rd *r)
+{
+	int first = 1;
+	char close;
+
+	ws(r);
+	if (r->p >= r->end)
+		return -1;
+	switch (*r->p) {
+	case '"': return string(r);
+	case 't': return lit(r, "true");
+	case 'f': return lit(r, "false");
+	case 'n': return lit(r, "null");
+	case '{': case '[':
+		if (++r->depth > 64)
+			return -1;
+		close = *r->p++ == '{' ? '}' : ']';
+		for (;;) {
+			ws(r);
+			if (r->p < r->end && *r->p == close && first) {
+				r->p++;
+				break;
+			}
+			if (close == '}') {
+				if (string(r) != 0)
+					return -1;
+				ws(r);
+				if (r->p >= r->end || *r->p++ != ':')
+					return -1;
+			}
+			if (value(r) != 0)
+				return -1;
+			ws(r);
+			first = 0;
+			if (r->p < r->end && *r->p == ',') {
+				r->p++;
+				continue;
+			}
+			if (r->p < r->end && *r->p == close) {
+				r->p++;
+				break;
+			}
+			return -1;
+		}
+		r->depth--;
+		return 0;
+	default:
+		return number(r);
+	}
+}
+
+/* 1 when s[0..len) is one JSON text (white space around it allowed). */
+static int
+is_json(const char *s, size_t len)
+{
+	struct rd r = {s, s + len, 0};
+
+	if (value(&r) != 0)
+		return 0;
+	ws(&r);
+	return r.p == r.end;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +185,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto done;
 	}
 	FUZZ_CHECK(o != NULL && json_object_is_type(o, json_type_object));
+	FUZZ_CHECK(is_json(s, size));
 	err = pur_json_check_fields(o, purchase_fields, NFIELDS);
 	FUZZ_CHECK(err == PURCHASE_OK || err == PURCHASE_EBODY || err == PURCHASE_EFIELD);
 	if (err == PURCHASE_OK)
