@@ -1529,11 +1529,13 @@ int sb_stripe_invoice_void(struct sb_ctx *c)
 	if (sb_db_done(st) != 0 || emit_inv(c, "invoice.voided", id) != 0)
 		return -1;
 	if (inv.sub[0] != '\0' && strcmp(inv.reason, "subscription_create") == 0) {
+		long long now = sb_clock_now();
+
 		rc = sub_load(inv.sub, &r);
 		if (rc < 0)
 			return -1;
 		if (rc == 1 && strcmp(r.status, "incomplete") == 0 &&
-		    end_sub(c, &r, "incomplete_expired", sb_clock_now(), sb_clock_now(), NULL) != 0)
+		    end_sub(c, &r, "incomplete_expired", now, now, NULL) != 0)
 			return -1;
 	}
 	if (sb_stripe_invoice_json(id, &c->json) <= 0)

@@ -11,6 +11,10 @@
  * closed in CGI mode), a request that recorded events has this process
  * deliver every pending event before it accepts the next request.
  *
+ * SIGTERM (what lighttpd sends its FastCGI children at shutdown) makes the
+ * accept loop end and main() return normally -- after the request in
+ * flight, if any -- so that a sanitizer build's leak check runs.
+ *
  * Environment: SANDBOX_DB (required), SANDBOX_STRIPE_KEY
  * (sk_test_sandbox), SANDBOX_TWILIO_SID (AC000...0), SANDBOX_TWILIO_TOKEN
  * (sandbox_token).
@@ -33,6 +37,14 @@ struct io {
 	FCGX_Stream *in, *out;
 	char **envp;
 };
+
+/* SIGTERM: libfcgi's accept loop stops (FCGX_ShutdownPending only sets a
+ * flag; with FCGI_FAIL_ACCEPT_ON_INTR the interrupted accept returns). */
+static void on_term(int sig)
+{
+	(void)sig;
+	FCGX_ShutdownPending();
+}
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -294,8 +306,13 @@ int main(void)
 			sb_webhooks_auto();
 	} else {
 		FCGX_Request rq;
+		struct sigaction sa;
 
-		if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, 0) != 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_term; /* no SA_RESTART: accept() must see EINTR */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 			fprintf(stderr, "sandbox: FastCGI initialisation failed\n");
 			sb_db_close();
 			return 1;

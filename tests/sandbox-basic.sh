@@ -428,5 +428,30 @@ ctl POST /reset -d ""
 ctl GET /ledger
 check "reset wipes everything" eval 'is "$(j "[.customers, .subscriptions, .invoices, .numbers, .taken] | map(length) | add")" 0 && is "$(j ".calls | length")" 0'
 
+# Stop the servers here rather than in the trap, and wait for the sandbox
+# processes to exit (on SIGTERM they return from main): a sanitizer build
+# reports leaks and errors on their stderr, lighttpd's.
+kids=
+for p in $lpid; do
+	kids="$kids $(pgrep -P "$p" 2>/dev/null)"
+done
+for p in $lpid; do
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+done
+lpid=
+for _ in $(seq 1 100); do
+	alive=0
+	for p in $kids; do
+		kill -0 "$p" 2>/dev/null && alive=1
+	done
+	[ $alive = 0 ] && break
+	sleep 0.05
+done
+check "the sandbox processes exited without a sanitizer report" \
+	eval '[ $alive = 0 ] && ! grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$tmp/lighttpd.out" "$tmp/error.log"'
+grep -h -A30 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$tmp/lighttpd.out" \
+	"$tmp/error.log" 2>/dev/null | head -80 | sed 's/^/#   /'
+
 # Trailing plan (TAP allows it): a script that dies early fails the plan.
 echo "1..$n"
