@@ -6,19 +6,25 @@
 # search and purchase that work as printed, then serves until Ctrl-C.
 #
 # Environment: PORT (default 8080) for the API, SANDBOX_PORT (default 8081),
-# PROCS (FastCGI processes, default 4). State lives in run/ and is started
-# afresh every time.
+# PROCS (FastCGI processes, default 4). State lives in run/ (RUN_DIR) and is
+# started afresh every time. BUILD_DIR: serve that existing build tree
+# instead of installing the packages and building _build (the test suite,
+# tests/quickstart.sh, runs the quick start this way).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
 SANDBOX_PORT=${SANDBOX_PORT:-8081}
 PROCS=${PROCS:-4}
 
-"$top/scripts/deps.sh"
-echo "quickstart: building..." >&2
-"$top/scripts/build.sh" _build
-B=$top/_build
-RUN=$top/run
+if [ -n "${BUILD_DIR:-}" ]; then
+	B=$BUILD_DIR
+else
+	"$top/scripts/deps.sh"
+	echo "quickstart: building..." >&2
+	"$top/scripts/build.sh" _build
+	B=$top/_build
+fi
+RUN=${RUN_DIR:-$top/run}
 LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 
 rm -rf "$RUN"
@@ -79,9 +85,11 @@ export PURCHASE_CONFIG=$RUN/purchase.conf
 ctl=$B/tools/purchasectl
 "$ctl" init
 "$ctl" prices load "$top/sql/prices.sql"
+S=http://127.0.0.1:$SANDBOX_PORT
+# The sandbox bills what the same price list says (else 100 cents a month).
+sh "$top/scripts/sandbox-prices.sh" "$S" "$top/sql/prices.sql"
 
 # A Stripe customer in the sandbox with a card that pays (pm_card_visa).
-S=http://127.0.0.1:$SANDBOX_PORT
 cus=$(curl -sf -H "$SK" -d name=Demo "$S/v1/customers" | jq -r .id)
 pm=$(curl -sf -H "$SK" -d customer="$cus" "$S/v1/payment_methods/pm_card_visa/attach" | jq -r .id)
 curl -sf -H "$SK" -d "invoice_settings[default_payment_method]=$pm" "$S/v1/customers/$cus" >/dev/null

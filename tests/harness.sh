@@ -376,13 +376,8 @@ h_sandbox() {
 		"SANDBOX_DB=$H_DIR/sandbox.db" "SANDBOX_STRIPE_KEY=sk_test_sandbox" \
 		"SANDBOX_TWILIO_SID=AC00000000000000000000000000000000" \
 		"SANDBOX_TWILIO_TOKEN=sandbox_token" || return 1
-	# The sandbox bills what our price list says.
-	local id cents
-	sed -n "s/.*VALUES ('[A-Z]*', '[a-z_]*', \([0-9]*\), '\(price_[a-z_]*\)').*/\2 \1/p" \
-		"$abs_top_srcdir/sql/prices.sql" | while read -r id cents; do
-		curl -sf -H 'Content-Type: application/json' -d "{\"id\":\"$id\",\"unit_amount\":$cents}" \
-			"$SANDBOX/_sandbox/prices" >/dev/null
-	done
+	# The sandbox bills what our price list says (as in the quick start).
+	sh "$abs_top_srcdir/scripts/sandbox-prices.sh" "$SANDBOX" "$abs_top_srcdir/sql/prices.sql"
 }
 
 # h_config -- writes $H_DIR/purchase.conf for the sandbox; sets and exports

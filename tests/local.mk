@@ -84,5 +84,8 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/hook.
 # from the installed files sells a number; docs/openapi.yaml against live
 # answers. Apache is skipped only where it is not installed.
 DEPLOY_TESTS = tests/servers.sh tests/install.sh tests/openapi.sh tests/man.sh
+# Issue 9: the quick start as printed (a search's price is what the sandbox
+# charges).
+DEPLOY_TESTS += tests/quickstart.sh
 TESTS += $(DEPLOY_TESTS)
 EXTRA_DIST += $(DEPLOY_TESTS) tests/deploy-checks.sh tests/yaml2json.awk
