@@ -6,7 +6,9 @@
 # (SANITIZE=0 skips that pass), then every fuzz target for 30 s (FUZZ=0
 # skips them, FUZZ_TIME sets the seconds), then make distcheck (DISTCHECK=0
 # skips it).
-# Ends with one line "N passed, N failed".
+# Each failed test is named once, with its first failure and the first
+# complaints of its servers' logs, which are kept beside its log
+# (_build/*/tests/NAME.sh.logs/). Ends with one line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh" --test || exit 1
@@ -24,19 +26,51 @@ run_suite() {	# run_suite DIR CONFIGURE-ARGS...
 		status=1
 		return
 	fi
-	make -C "$top/$dir" -s -j2 check >/dev/null 2>&1
-	[ $? -eq 0 ] || status=1
+	make -C "$top/$dir" -s -j2 check >"$top/$dir/check.out" 2>&1
+	local rc=$?
+	[ $rc -eq 0 ] || status=1
 	# Count TAP test points from automake's .trs files.
-	local p f
+	local p f trs
 	p=$(cat "$top/$dir"/tests/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
 	f=$(cat "$top/$dir"/tests/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		# make check failed before any test did (a test program did not build)
+		f=1
+		echo "test.sh: make check failed in $dir; the end of its output:" >&2
+		tail -20 "$top/$dir/check.out" | sed 's/^/test.sh:   /' >&2
+	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
 	echo "test.sh: $dir: $p passed, $f failed" >&2
-	grep -h '^\(not ok\|Bail out\)' "$top/$dir"/tests/*.log 2>/dev/null | sed 's/^/test.sh:   /' >&2
-	if [ -f "$top/$dir/test-suite.log" ] && [ "$f" -gt 0 -o $status -ne 0 ]; then
-		sed -n '1,200p' "$top/$dir/test-suite.log" >&2
-	fi
+	for trs in "$top/$dir"/tests/*.trs; do
+		grep -q '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs" 2>/dev/null && report_failed "$trs"
+	done
+}
+
+# report_failed TRS -- one failed test, once: its name and how many of its
+# points failed, the first failure and the first of its diagnostics, where
+# its log is, and the first distinct complaints (not notices, not requests
+# answered 2xx-4xx) of each of its servers' logs, which the harness keeps
+# beside it (tests/NAME.sh.logs/) when a test fails.
+report_failed() {
+	local trs=$1 log=${1%.trs}.log n all f
+	n=$(grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs")
+	all=$(grep -c '^:test-result:' "$trs")
+	echo "test.sh: FAILED ${log#"$top/"}: $n of its $all points" >&2
+	{
+		grep -m1 '^\(not ok\|Bail out!\)' "$log"
+		grep '^#' "$log" | grep -v '^# SKIP' | head -n 12
+	} | cut -c1-240 | sed 's/^/test.sh:     /' >&2
+	[ -d "${log}s" ] || return 0
+	echo "test.sh:   its servers' logs: ${log#"$top/"}s/" >&2
+	find "${log}s" -type f \( -name error.log -o -name responder.log -o -name startup.log \
+		-o -name spawn.log \) ! -path '*/sandbox/*' -size +0 | sort | head -n 8 | while IFS= read -r f; do
+		echo "test.sh:   ... ${f#"${log}s/"}:" >&2
+		sed -E 's/^\[[^]]*\] //; s/\[pid [0-9]+(:tid [0-9]+)?\] //; s/\[client [^]]*\] //;
+			s/^[0-9-]+ [0-9:]+: //' "$f" |
+			grep -v -E ':(notice|info|debug)\]|server (started|stopped)|req=[^ ]+ [A-Z]+ [^ ]+ [2-4][0-9][0-9]( |$)' |
+			awk '!seen[$0]++' | head -n 3 | cut -c1-240 | sed 's/^/test.sh:     /' >&2
+	done
 }
 
 run_suite _build/test

@@ -8,8 +8,17 @@
 # Needs: lighttpd, curl, jq; apache2, libapache2-mod-fcgid and spawn-fcgi
 # for the Apache servers. Finds the build through $abs_top_builddir
 # (set by make check) or the current directory.
+#
+# When a test fails (a "not ok" point or a non-zero exit), the servers' logs
+# under $H_DIR (error logs, responder logs, start-up output) are copied to
+# $H_KEEP_LOGS -- make check sets H_LOGDIR, which makes it
+# tests/NAME.sh.logs/ beside the test's tests/NAME.sh.log -- and their last
+# lines are printed to stderr (the test's log); H_KEEP=1 keeps all of $H_DIR.
 
 set -u
+# The web server's user (www-data, when the test runs as root) reads what
+# the test writes: the user's umask must not close it.
+umask 022
 
 : "${abs_top_builddir:=$(pwd)}"
 : "${abs_top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -23,9 +32,35 @@ H_PIDS=()
 H_TESTNO=0
 H_FAILED=0
 H_SK="Authorization: Bearer sk_test_sandbox"
+H_KEEP_LOGS=${H_KEEP_LOGS-${H_LOGDIR:+$H_LOGDIR/$(basename "$0").logs}}
+# (no stale logs from an earlier run beside this one's)
+case $H_KEEP_LOGS in *.logs | *.logs/*) rm -rf "$H_KEEP_LOGS" ;; esac
+
+# h_keep_logs -- on failure: the logs under $H_DIR to $H_KEEP_LOGS, and the
+# last lines of the servers' own logs to stderr.
+h_keep_logs() {
+	local f rel n=0
+	if [ -n "$H_KEEP_LOGS" ]; then
+		mkdir -p "$H_KEEP_LOGS"
+		(cd "$H_DIR" && find . -path ./destdir -prune -o -type f \( -name '*.log' -o -name '*.err' \
+			-o -name '*.tap' -o -name '*.conf' -o -name .htaccess \) -print |
+			while IFS= read -r rel; do
+				mkdir -p "$H_KEEP_LOGS/$(dirname "$rel")"
+				cp "$rel" "$H_KEEP_LOGS/$rel"
+			done)
+		echo "# the logs of this run are kept in $H_KEEP_LOGS" >&2
+	fi
+	for f in "$H_DIR"/*/error.log "$H_DIR"/*/startup.log "$H_DIR"/*/spawn.log "$H_DIR"/*/responder.log; do
+		[ -s "$f" ] || continue
+		n=$((n + 1))
+		[ $n -le 12 ] || break
+		echo "# --- ${f#$H_DIR/}, last lines:" >&2
+		tail -n 8 "$f" | cut -c1-300 | sed 's/^/#   /' >&2
+	done
+}
 
 h_cleanup() {
-	local pid
+	local rc=$? pid
 	for pid in "${H_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -38,6 +73,9 @@ h_cleanup() {
 	done
 	# lighttpd's FastCGI children leave with their parent; anything still
 	# holding our sockets is ours alone (started under $H_DIR).
+	if [ "$rc" -ne 0 ] || [ "$H_FAILED" -ne 0 ]; then
+		h_keep_logs
+	fi
 	if [ -n "${H_KEEP:-}" ]; then
 		echo "# kept $H_DIR" >&2
 	else
@@ -71,6 +109,49 @@ is() {	# is GOT WANT DESCRIPTION
 diag() { echo "# $*" >&2; }
 h_done() {
 	[ "$H_FAILED" -eq 0 ]
+}
+
+# h_subrun SERVER SCRIPT [VAR=VALUE...] -- runs the integration test SCRIPT
+# (tests/SCRIPT) through SERVER with that environment and re-emits each of
+# its results as one of ours, "[SERVER] SCRIPT: ...", then one point for its
+# complete run; leaves its "ok|not ok - description" lines in
+# $H_DIR/SERVER.SCRIPT.res. Its logs, when it fails, are kept in a
+# sub-directory of ours ($H_KEEP_LOGS/SERVER.SCRIPT).
+h_subrun() {
+	local server=$1 script=$2 out=$H_DIR/$1.$2 line rc
+	shift 2
+	env H_KEEP_LOGS="${H_KEEP_LOGS:+$H_KEEP_LOGS/$server.$script}" H_SERVER="$server" "$@" \
+		bash "$abs_top_srcdir/tests/$script" >"$out.tap" 2>"$out.err"
+	rc=$?
+	: >"$out.res"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*)
+			local st=${line%% [0-9]*} rest=${line#* [0-9]* }
+			[ "$st" = "$line" ] && st=ok
+			H_TESTNO=$((H_TESTNO + 1))
+			echo "$st $H_TESTNO - [$server] $script: ${rest#- }"
+			[ "$st" = "not ok" ] && H_FAILED=$((H_FAILED + 1))
+			# (descriptions may quote a random key prefix)
+			echo "$st - ${rest#- }" | sed -E 's/pur_[0-9a-f]+/pur_X/g' >>"$out.res" ;;
+		"Bail out!"*)
+			echo "# [$server] $script: $line" >&2 ;;
+		esac
+	done <"$out.tap"
+	grep -q '^1\.\.[0-9]' "$out.tap" && [ $rc -eq 0 ]
+	ok $? "[$server] $script: complete run, exit 0"
+	[ $rc -eq 0 ] || {
+		# its diagnostics: the first (got/want) and the last (log tails)
+		local n
+		n=$(wc -l <"$out.err")
+		if [ "$n" -le 80 ]; then
+			cat "$out.err"
+		else
+			head -n 40 "$out.err"
+			echo "# ... ($((n - 80)) lines)"
+			tail -n 40 "$out.err"
+		fi | sed 's/^/#   /' >&2
+	}
 }
 
 h_freeport() {
@@ -169,19 +250,36 @@ h_subst() {
 		-e "s|@PACKAGE_VERSION@|test|g" "$1" >"$2"
 }
 
-# The real executable behind PURCHASE_FCGI and the library path it needs:
-# in the build tree PURCHASE_FCGI is a libtool wrapper script, which a web
-# server's user may not be able to run (it may relink into .libs).
-h_real_fcgi() {
-	local dir
-	dir=$(dirname "$PURCHASE_FCGI")
-	if [ "$(head -c 2 "$PURCHASE_FCGI")" = "#!" ] && [ -x "$dir/.libs/$(basename "$PURCHASE_FCGI")" ]; then
-		H_FCGI_REAL=$dir/.libs/$(basename "$PURCHASE_FCGI")
-		H_FCGI_LIBPATH=$abs_top_builddir/lib/.libs
+# h_stage -- what the web server's user must read, copied into $H_DIR/stage:
+# the real executable behind PURCHASE_FCGI (in a build tree PURCHASE_FCGI is
+# a libtool wrapper script, which that user may not be able to run: it may
+# relink into .libs) as H_FCGI_REAL, and the libpurchase it loads in
+# H_FCGI_LIBPATH. When the test runs as root, Apache's workers, mod_fcgid's
+# and spawn-fcgi's processes run as www-data, and the build tree may sit
+# where www-data cannot go (a clone in root's home, mode 0700): they load
+# nothing from it. (The sandbox and lighttpd run as the test's own user.)
+h_stage() {
+	local dir=$H_DIR/stage real libpath so
+	H_FCGI_REAL=$dir/purchase.fcgi
+	H_FCGI_LIBPATH=$dir/lib
+	[ -x "$H_FCGI_REAL" ] && return 0
+	real=$(dirname "$PURCHASE_FCGI")/.libs/$(basename "$PURCHASE_FCGI")
+	if [ "$(head -c 2 "$PURCHASE_FCGI")" = "#!" ] && [ -x "$real" ]; then
+		libpath=$abs_top_builddir/lib/.libs
 	else
-		H_FCGI_REAL=$PURCHASE_FCGI
-		H_FCGI_LIBPATH=${LD_LIBRARY_PATH:-}
+		real=$PURCHASE_FCGI
+		libpath=${LD_LIBRARY_PATH:-}
 	fi
+	mkdir -p "$dir/lib" || return 1
+	cp "$real" "$H_FCGI_REAL" || return 1
+	# The library as the dynamic loader finds it, under its soname (none
+	# to copy for a static build).
+	so=$(LD_LIBRARY_PATH=$libpath ldd "$real" | awk '$1 ~ /^libpurchase\.so/ { print $1, $3 }')
+	if [ -n "$so" ]; then
+		[ -f "${so#* }" ] || { echo "# $real: ${so% *} not found" >&2; return 1; }
+		cp -L "${so#* }" "$dir/lib/${so% *}" || return 1
+	fi
+	chmod -R a+rX "$dir"
 }
 
 h_wait_http() {	# h_wait_http PORT LOG... -- until the server answers
@@ -284,7 +382,8 @@ h_apache() {
 		esac
 		echo "Include \"$snippet\""
 		} >"$dir/httpd.conf"
-	h_apache_own "$dir"
+	h_apache_own "$dir" || return 1
+	h_readable "$H_DIR/purchase.conf" "$dir/www" $(echo "$H_FCGI_LIBPATH" | tr ':' ' ') || return 1
 	H_ERRLOG=$dir/error.log
 	# Its own session: on shutdown Apache signals its whole process group,
 	# which would otherwise be this test (and make).
@@ -303,7 +402,7 @@ h_serve() {
 		echo "# $server: missing:$missing" >&2
 		return 1
 	fi
-	h_real_fcgi
+	h_stage || return 1
 	mkdir -p "$dir"
 	case $server in
 	lighttpd)
@@ -319,13 +418,17 @@ h_serve() {
 		h_subst "$H_CONFDIR/purchase-proxy-fcgi.conf.in" "$dir/purchase-proxy-fcgi.conf" "$dir/cgi-bin" "$dir/run"
 		h_subst "$H_CONFDIR/purchase-spawn-fcgi.in" "$dir/purchase-spawn-fcgi" "$dir/cgi-bin" "$dir/run"
 		h_apache_own "$dir"
+		h_readable "$H_DIR/purchase.conf" "$dir/cgi-bin" "$H_FCGI_LIBPATH" || return 1
 		local user=""
 		[ "$(id -u)" -eq 0 ] && user=$(id -un www-data 2>/dev/null || echo nobody)
 		: >"$dir/responder.log"
 		[ -n "$user" ] && chown "$user" "$dir/responder.log"
 		# The configuration reaches the responder only per request (the
-		# snippet's SetEnv): the one in its environment does not exist.
+		# snippet's SetEnv): the one in its environment does not exist. The
+		# responder is the copy (a PURCHASE_FCGI of the caller's environment
+		# would win over the script's default).
 		PURCHASE_CONFIG=$dir/no-such.conf LD_LIBRARY_PATH="$H_FCGI_LIBPATH" \
+			PURCHASE_FCGI="$dir/cgi-bin/purchase.fcgi" \
 			PURCHASE_CHILDREN="$procs" PURCHASE_LOG="$dir/responder.log" \
 			PURCHASE_USER="$user" PURCHASE_GROUP="$([ -n "$user" ] && id -gn "$user")" \
 			PURCHASE_SOCKET_GROUP="$([ -n "$user" ] && id -gn "$user")" SPAWN_FCGI="$SPAWN_FCGI" \
@@ -365,6 +468,24 @@ h_apache_own() {
 	chown "$user" "$H_DIR" "$H_DIR"/purchase.db* 2>/dev/null
 	[ -d "$1/fcgid" ] && chown "$user" "$1/fcgid"
 	return 0
+}
+
+# h_readable PATH... -- when root: Apache's user can read each PATH (a
+# directory: enter and list it; its files: read them). Says what it cannot
+# (a private TMPDIR, say) instead of letting every request fail.
+h_readable() {
+	local user p
+	[ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null || return 0
+	user=$(id -un www-data 2>/dev/null || echo nobody)
+	for p in "$@"; do
+		[ -e "$p" ] || continue
+		runuser -u "$user" -- sh -c 'if [ -d "$1" ]; then
+				[ -x "$1" ] && [ -r "$1" ] || exit 1
+				for f in "$1"/*; do [ ! -f "$f" ] || [ -r "$f" ] || exit 1; done
+			else [ -r "$1" ]; fi' _ "$p" && continue
+		echo "# $user (the web server's user) cannot read $p" >&2
+		return 1
+	done
 }
 
 # h_sandbox -- the sandbox, priced from our list; sets SANDBOX.

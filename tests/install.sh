@@ -6,7 +6,9 @@
 # configuration (purchase-fcgid.conf, filled in only for the DESTDIR paths
 # and the port), serving the INSTALLED binary, with a database made by the
 # INSTALLED purchasectl from the INSTALLED price list, sells a number to
-# curl. The sandbox runs from the build tree.
+# curl, and the process that sold it is the installed binary on the
+# installed library (run as root, Apache's user need not be able to read the
+# build tree, and does not). The sandbox runs from the build tree.
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$abs_top_srcdir/tests/harness.sh"
 
@@ -94,6 +96,18 @@ is "$(h_ledger | jq --arg n "$n" '[.numbers[] | select(.phone_number == $n and .
 	"the sandbox shows it owned"
 grep -q "^purchase\[[0-9]*\]: req=[^ ]* POST /api/user/phone-numbers/purchase 201" "$H_ERRLOG"
 ok $? "the purchase is in Apache's error log"
+
+# What served it is the installed binary on the installed library, read by
+# Apache's user (www-data when root) from the DESTDIR: not the build tree's,
+# which that user may not be able to read (a clone in a private home).
+libs=""
+for p in $(pgrep -x purchase.fcgi); do
+	[ "$(readlink "/proc/$p/exe")" = "$fcgi" ] || continue
+	libs="$libs $(awk '$6 ~ /libpurchase\.so/ { print $6 }' "/proc/$p/maps" | sort -u)"
+done
+libs=$(echo $libs | tr ' ' '\n' | sort -u)
+ok "$([ -n "$libs" ] && ! echo "$libs" | grep -qv "^$libdir/"; echo $?)" \
+	"the responder is the installed binary on the installed library (${libs#$dest})"
 
 plan "$H_TESTNO"
 h_done
