@@ -5,7 +5,8 @@
 # Authorization reaches it (an authenticated search), its stderr lines land
 # in the server's log with the request id, and a process manager's SIGTERM
 # or SIGUSR1 lets the request in flight finish (a purchase is never cut in
-# half). Run for every server by tests/servers.sh.
+# half); through the shipped .htaccess, nothing of its directory but the API
+# is served. Run for every server by tests/servers.sh.
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$abs_top_srcdir/tests/harness.sh"
 
@@ -75,16 +76,42 @@ graceful() {	# graceful SIGNAL -- a purchase in flight survives SIGNAL
 	ok "$gone" "SIGNAL $sig: the process exited after its request"
 }
 
+if [ -n "${H_DOCROOT:-}" ]; then
+	# The shipped .htaccess is an allow-list: beside the API, nothing of
+	# its directory is served, whatever the name or its case -- the
+	# database, the configuration, their backups and editor files,
+	# dot-files, the binary by its own name. Each file holds a marker that
+	# must not come back. The same files in a directory without that
+	# .htaccess are served, so the 403s are its doing (not permissions).
+	files="purchase.db purchase.db-wal purchase.db-shm purchase.db-journal purchase.conf
+		prices.sql .htaccess purchase.conf~ purchase.conf.bak purchase.conf.orig
+		purchase.conf.old purchase.conf.save purchase.conf.swp .purchase.conf.swp
+		.purchase.conf.un~ #purchase.conf# purchase.conf.1 purchase.db.bak purchase.db~
+		purchase.db.1 purchase.db.gz purchase.sqlite purchase.sqlite3 backup.tar.gz
+		PURCHASE.CONF Purchase.Conf PURCHASE.DB Purchase.Db PURCHASE.DB.BAK .HTACCESS
+		.env .htpasswd .git/config readme.txt index.html purchase.fcgi.bak purchase.fcgi~
+		PURCHASE.FCGI sub/purchase.db sub/purchase.conf"
+	plain=$(dirname "$H_DOCROOT")/plain
+	url() { jq -rn --arg s "$1" '$s | split("/") | map(@uri) | join("/")'; }
+	served=""
+	for f in $files; do
+		mkdir -p "$(dirname "$H_DOCROOT/$f")" "$(dirname "$plain/$f")"
+		[ -e "$H_DOCROOT/$f" ] || echo "secret-$f" >"$H_DOCROOT/$f"
+		case $f in
+		.htaccess | .HTACCESS) ;;
+		*)	echo "secret-$f" >"$plain/$f"
+			[ "$(curl -s "${BASE%/*}/plain/$(url "$f")")" = "secret-$f" ] || served="$served $f" ;;
+		esac
+	done
+	is "$served" "" "the same files are served from a directory without the .htaccess"
+	for f in $files "" purchase.fcgi purchase.fcgi/api/health; do
+		code=$(curl -s -o "$H_DIR/leak" -w '%{http_code}' "$BASE/$(url "$f")")
+		is "$code $(grep -c secret "$H_DIR/leak")" "403 0" ".htaccess refuses '$f'"
+	done
+fi
+
 case $H_SERVER in
 apache-cgi)
-	# The shipped .htaccess refuses the database, the configuration and SQL
-	# to the web when they sit in the web space.
-	for f in purchase.db purchase.db-wal purchase.db-shm purchase.conf prices.sql .htaccess; do
-		[ -e "$H_DOCROOT/$f" ] || echo secret >"$H_DOCROOT/$f"
-		is "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/$f")" 403 ".htaccess refuses $f"
-	done
-	echo public >"$H_DOCROOT/readme.txt"
-	is "$(curl -s "$BASE/readme.txt")" public "... and serves other files"
 	echo "ok $((H_TESTNO + 1)) - # SKIP plain CGI: one process per request, no process manager"
 	H_TESTNO=$((H_TESTNO + 1)) ;;
 *)

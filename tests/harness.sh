@@ -210,9 +210,14 @@ EOF
 #   apache-proxy-fcgi  Apache + mod_proxy_fcgi  apache-conf/purchase-proxy-fcgi.conf.in,
 #                      responder on a Unix socket by apache-conf/purchase-spawn-fcgi.in
 #   apache-cgi         Apache + mod_cgi, shared-hosting style: the binary and
-#                      apache-conf/htaccess-cgi.in as .htaccess in a document
-#                      root with exactly the AllowOverride the file documents
-# Sets H_ERRLOG (where the responder's stderr lines land).
+#                      apache-conf/htaccess-cgi.in as .htaccess in a
+#                      sub-directory of a document root with exactly the
+#                      AllowOverride the file documents
+#   apache-htaccess-fcgid  the same .htaccess and directory with mod_fcgid
+#                      loaded (the shared host that has it: FastCGI)
+# Apache's side reads only copies under $H_DIR (h_stage). Sets H_ERRLOG
+# (where the responder's stderr lines land), and H_DOCROOT (the directory of
+# the binary and the .htaccess) for the two .htaccess servers.
 H_SERVER=${H_SERVER:-lighttpd}
 H_CONFDIR=${H_CONFDIR:-$abs_top_srcdir/apache-conf}
 APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
@@ -235,6 +240,11 @@ h_server_missing() {
 			[ -f "$APACHE_MODULES/mod_proxy_fcgi.so" ] || m="$m mod_proxy_fcgi"
 			[ -x "$SPAWN_FCGI" ] || m="$m spawn-fcgi" ;;
 		apache-cgi) [ -f "$APACHE_MODULES/mod_cgi.so" ] || m="$m mod_cgi" ;;
+		apache-htaccess-fcgid) [ -f "$APACHE_MODULES/mod_fcgid.so" ] || m="$m mod_fcgid" ;;
+		esac
+		case $1 in
+		apache-cgi | apache-htaccess-fcgid)
+			[ -f "$APACHE_MODULES/mod_rewrite.so" ] || m="$m mod_rewrite" ;;
 		esac ;;
 	*) m="unknown server $1" ;;
 	esac
@@ -322,8 +332,9 @@ EOF2
 # h_apache DIR PORT SNIPPET MODE [PROCS] -- Apache in the foreground (its own
 # PidFile, ErrorLog, runtime dir and mutexes under DIR), prefork MPM, on
 # 127.0.0.1:PORT, including SNIPPET (a shipped file, filled in). MODE: fcgid,
-# proxy-fcgi or cgi (which modules, and the document root's AllowOverride).
-# Also used by tests/install.sh with an installed snippet.
+# proxy-fcgi, cgi or htaccess-fcgid (which modules, and the document root's
+# AllowOverride). The responders find libpurchase in H_FCGI_LIBPATH. Also
+# used by tests/install.sh with an installed snippet.
 h_apache() {
 	local dir=$1 port=$2 snippet=$3 mode=$4 procs=${5:-2} m user="" mods
 	mkdir -p "$dir/www" "$dir/run" "$dir/logs"
@@ -332,6 +343,7 @@ h_apache() {
 	fcgid) mods="$mods fcgid" ;;
 	proxy-fcgi) mods="$mods proxy proxy_fcgi" ;;
 	cgi) mods="$mods cgi rewrite" ;;
+	htaccess-fcgid) mods="$mods fcgid rewrite" ;;
 	esac
 	{
 		echo "# written by tests/harness.sh: ports, paths, logs, modules; the service's"
@@ -365,13 +377,15 @@ h_apache() {
 		echo "    Require all denied"
 		echo "</Directory>"
 		echo "<Directory \"$dir/www\">"
-		if [ "$mode" = cgi ]; then
-			echo "    AllowOverride FileInfo AuthConfig Options=ExecCGI,SymLinksIfOwnerMatch"
-		fi
+		case $mode in
+		cgi | htaccess-fcgid)
+			# exactly what apache-conf/htaccess-cgi.in documents
+			echo "    AllowOverride FileInfo AuthConfig Options=ExecCGI,SymLinksIfOwnerMatch" ;;
+		esac
 		echo "    Require all granted"
 		echo "</Directory>"
 		case $mode in
-		fcgid)
+		fcgid | htaccess-fcgid)
 			mkdir -p "$dir/fcgid"
 			echo "FcgidIPCDir \"$dir/fcgid\""
 			echo "FcgidProcessTableFile \"$dir/fcgid/shm\""
@@ -443,13 +457,17 @@ h_serve() {
 		h_apache "$dir" "$port" "$dir/purchase-proxy-fcgi.conf" proxy-fcgi "$procs" || return 1
 		# spawn-fcgi's processes write their log lines to its stderr.
 		H_ERRLOG=$dir/responder.log ;;
-	apache-cgi)
+	apache-cgi | apache-htaccess-fcgid)
 		mkdir -p "$dir/www/shop"
 		cp "$H_FCGI_REAL" "$dir/www/shop/purchase.fcgi"
 		H_DOCROOT=$dir/www/shop
 		h_subst "$H_CONFDIR/htaccess-cgi.in" "$dir/www/shop/.htaccess" "$dir/www/shop" "$dir/run"
 		: >"$dir/none.conf"
-		h_apache "$dir" "$port" "$dir/none.conf" cgi || return 1
+		if [ "$server" = apache-cgi ]; then
+			h_apache "$dir" "$port" "$dir/none.conf" cgi || return 1
+		else
+			h_apache "$dir" "$port" "$dir/none.conf" htaccess-fcgid "$procs" || return 1
+		fi
 		# A sub-directory of the web space, as on shared hosting.
 		BASE=$BASE/shop ;;
 	esac

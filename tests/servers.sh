@@ -6,14 +6,15 @@
 # started from its shipped configuration in apache-conf/ (tests/harness.sh,
 # H_SERVER): lighttpd + mod_fastcgi, Apache + mod_fcgid, Apache +
 # mod_proxy_fcgi to a Unix socket (spawn-fcgi), Apache plain CGI through the
-# shipped .htaccess. Every sub-result is re-emitted with the server's name
-# (h_subrun),
-# and the purchase suite must give the same results on all of them. A server
-# is skipped only when its packages are not installed.
+# shipped .htaccess, and Apache + mod_fcgid through the same .htaccess (a
+# shared host with mod_fcgid). Every sub-result is re-emitted with the
+# server's name (h_subrun), and the purchase suite must give the same
+# results on all of them. A server is skipped only when its packages are
+# not installed.
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$abs_top_srcdir/tests/harness.sh"
 
-SERVERS=${SERVERS:-lighttpd apache-fcgid apache-proxy-fcgi apache-cgi}
+SERVERS=${SERVERS:-lighttpd apache-fcgid apache-proxy-fcgi apache-cgi apache-htaccess-fcgid}
 baseline=""
 
 for s in $SERVERS; do

@@ -36,7 +36,7 @@ runuser -u "$user" -- sh -c 'test -r "$1" || test -r "$2"' _ \
 	"$priv/lib/.libs/libpurchase.so.0" "$priv/cgi-bin/.libs/purchase.fcgi"
 ok "$([ $? -ne 0 ]; echo $?)" "$user cannot read the build tree (${priv#$H_DIR/})"
 
-for s in apache-fcgid apache-proxy-fcgi apache-cgi; do
+for s in apache-fcgid apache-proxy-fcgi apache-cgi apache-htaccess-fcgid; do
 	missing=$(h_server_missing "$s")
 	if [ -n "$missing" ]; then
 		H_TESTNO=$((H_TESTNO + 1))
