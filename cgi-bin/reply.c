@@ -9,7 +9,7 @@
 
 #include "reply.h"
 
-static const char INTERNAL[] = "{\"error\":\"Internal server error.\",\"code\":\"internal_error\"}";
+static const char INTERNAL[] = "{\"error\":\"Internal server error.\",\"message\":\"Internal server error.\",\"code\":\"internal_error\"}";
 
 static const char *
 reason(int status)
@@ -88,13 +88,16 @@ reply_json(const struct sink *out, int status, const char *request_id,
 
 int
 reply_error(const struct sink *out, enum purchase_err err, const char *request_id,
-    const char *allow)
+    const struct reply_extra *more)
 {
 	struct purchase_reply r;
-	struct reply_extra extra = {allow, 0};
+	struct reply_extra extra = {NULL, 0};
 	int rc;
 
-	if (err == PURCHASE_ERATE || err == PURCHASE_EBUSY || err == PURCHASE_ESCHEMA)
+	if (more != NULL)
+		extra = *more;
+	if ((err == PURCHASE_ERATE || err == PURCHASE_EBUSY || err == PURCHASE_ESCHEMA) &&
+	    extra.retry_after <= 0)
 		extra.retry_after = 1;
 	if (purchase_render(err, NULL, &r) != PURCHASE_OK)
 		return reply_write(out, 500, request_id, NULL, INTERNAL, sizeof(INTERNAL) - 1);

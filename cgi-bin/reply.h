@@ -30,9 +30,10 @@ int reply_write(const struct sink *out, int status, const char *request_id,
 int reply_json(const struct sink *out, int status, const char *request_id,
     const struct reply_extra *extra, json_object *o);
 
-/* Writes the table's answer for err (DESIGN §2 messages), with Retry-After
- * for 429 and 503. */
+/* Writes the table's answer for err (DESIGN §2 messages) with the extra
+ * headers (NULL: none); 429 and 503 always carry Retry-After (1 s unless
+ * extra says more). */
 int reply_error(const struct sink *out, enum purchase_err err, const char *request_id,
-    const char *allow);
+    const struct reply_extra *extra);
 
 #endif

@@ -40,9 +40,14 @@ static int
 fail(struct purchase_ctx *ctx, struct request *r, const struct sink *out, enum purchase_err err,
     const struct purchase_detail *d)
 {
+	struct reply_extra extra = {NULL, 0};
+
 	if ((d != NULL && d->text[0] != '\0') || purchase_status_of(err)->http >= 500)
 		purchase_log(ctx, "%s: %s", purchase_strerror(err), d ? d->text : "");
-	reply_error(out, err, r->request_id, NULL);
+	/* A rate limit says when its window reopens. */
+	if (err == PURCHASE_ERATE)
+		extra.retry_after = purchase_retry_after(ctx);
+	reply_error(out, err, r->request_id, &extra);
 	return purchase_status_of(err)->http;
 }
 
@@ -139,7 +144,8 @@ route(struct purchase_ctx *ctx, struct request *r, const struct sink *out)
 
 	if (strcmp(r->path, "/api/health") == 0) {
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-			reply_error(out, PURCHASE_EMETHOD, r->request_id, "GET, HEAD");
+			struct reply_extra allow = {"GET, HEAD", 0};
+			reply_error(out, PURCHASE_EMETHOD, r->request_id, &allow);
 			return 405;
 		}
 		return h_health(ctx, r, out);
@@ -150,7 +156,8 @@ route(struct purchase_ctx *ctx, struct request *r, const struct sink *out)
 	if (rt == NULL)
 		return fail(ctx, r, out, PURCHASE_ENO_ROUTE, NULL);
 	if (strcmp(rt->method, r->method) != 0) {
-		reply_error(out, PURCHASE_EMETHOD, r->request_id, rt->method);
+		struct reply_extra allow = {rt->method, 0};
+		reply_error(out, PURCHASE_EMETHOD, r->request_id, &allow);
 		return 405;
 	}
 	if (ctx == NULL)

@@ -15,8 +15,8 @@
 #include "sha256.h"
 #include "store.h"
 
-static int
-fill_random(unsigned char *p, size_t n)
+int
+pur_random(unsigned char *p, size_t n)
 {
 	ssize_t got;
 
@@ -38,7 +38,7 @@ pur_auth_key_generate(char key[PUR_KEY_LEN + 1])
 {
 	unsigned char r[6 + 24];
 
-	if (fill_random(r, sizeof(r)) != 0)
+	if (pur_random(r, sizeof(r)) != 0)
 		return -1;
 	memcpy(key, "pur_", 4);
 	pur_hex(r, 6, key + 4);

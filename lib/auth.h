@@ -11,10 +11,16 @@
 #ifndef PUR_AUTH_H
 #define PUR_AUTH_H
 
+#include <stddef.h>
+
 #include "purchase.h"
 
 #define PUR_KEY_LEN (4 + 12 + 1 + 48)
 #define PUR_KEY_PREFIX_LEN (4 + 12)
+
+/* n bytes from the kernel's generator (getrandom); -1 when it has none to
+ * give. Keys and purchase nonces come from here. */
+int pur_random(unsigned char *p, size_t n);
 
 /* Fills key (PUR_KEY_LEN + 1 bytes) with a fresh key. -1 when the system has
  * no randomness to give. */

@@ -86,6 +86,19 @@ void
 purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *id)
 {
 	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", id ? id : "");
+	ctx->retry_after = 0;
+}
+
+void
+pur_ctx_set_retry_after(struct purchase_ctx *ctx, int64_t seconds)
+{
+	ctx->retry_after = seconds < 1 ? 1 : seconds > 3600 ? 3600 : (int)seconds;
+}
+
+int
+purchase_retry_after(const struct purchase_ctx *ctx)
+{
+	return ctx != NULL && ctx->retry_after > 0 ? ctx->retry_after : 1;
 }
 
 void

@@ -21,8 +21,12 @@ struct purchase_ctx {
 	struct pur_stripe stripe;
 	struct pur_twilio twilio;
 	int schema_ok;          /* schema found current once in this process */
+	int retry_after;        /* seconds the last ERATE asks to wait (this request) */
 	char request_id[64];
 };
+
+/* Sets what purchase_retry_after() answers (clamped to 1..3600 s). */
+void pur_ctx_set_retry_after(struct purchase_ctx *ctx, int64_t seconds);
 
 /* ESCHEMA unless the database schema is current (checked once). */
 enum purchase_err pur_ctx_ready(struct purchase_ctx *ctx, struct purchase_detail *detail);

@@ -79,6 +79,44 @@ pur_e164_parse(const char *s, size_t len, char out[PUR_E164_MAX])
 	return 0;
 }
 
+/* ISO 3166-1 alpha-2 -> country calling code (ITU-T E.164 assigned codes),
+ * for the countries numbers are sold in (sql/prices.sql) and their
+ * neighbours. NANP shares +1 among several countries: the carrier's
+ * iso_country tells them apart. */
+static const struct {
+	char iso[3];
+	const char *cc;
+} countries[] = {
+	{"AT", "43"}, {"AU", "61"}, {"BE", "32"}, {"BR", "55"}, {"CA", "1"}, {"CH", "41"},
+	{"CZ", "420"}, {"DE", "49"}, {"DK", "45"}, {"EE", "372"}, {"ES", "34"}, {"FI", "358"},
+	{"FR", "33"}, {"GB", "44"}, {"GR", "30"}, {"HU", "36"}, {"IE", "353"}, {"IL", "972"},
+	{"IT", "39"}, {"JP", "81"}, {"LT", "370"}, {"LU", "352"}, {"LV", "371"}, {"MX", "52"},
+	{"NL", "31"}, {"NO", "47"}, {"NZ", "64"}, {"PL", "48"}, {"PR", "1"}, {"PT", "351"},
+	{"RO", "40"}, {"SE", "46"}, {"SG", "65"}, {"SK", "421"}, {"US", "1"}, {"ZA", "27"},
+};
+
+const char *
+pur_e164_country_cc(const char *iso)
+{
+	size_t i;
+
+	for (i = 0; iso != NULL && i < sizeof(countries) / sizeof(countries[0]); i++)
+		if (strcmp(countries[i].iso, iso) == 0)
+			return countries[i].cc;
+	return NULL;
+}
+
+int
+pur_e164_in_country(const char *e164, const char *iso)
+{
+	const char *cc = pur_e164_country_cc(iso);
+	int n = pur_e164_cc_len(e164);
+
+	if (cc == NULL)
+		return -1;
+	return n > 0 && (size_t)n == strlen(cc) && strncmp(e164 + 1, cc, (size_t)n) == 0;
+}
+
 int
 pur_e164_cc_len(const char *e164)
 {

@@ -145,6 +145,50 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * The body of a POST, handed to libcurl through a read callback rather than
+ * CURLOPT_POSTFIELDS, for one reason: libcurl resends a request by itself,
+ * on a fresh connection, when a kept-alive connection dies before the
+ * reply ("Connection died, retrying a fresh connect"). For a request with
+ * no idempotency key -- Twilio's buy -- the first one may have been acted
+ * on: a silent second one buys twice, or turns our own buy into a "number
+ * taken" refusal. With a body it must rewind, and the seek callback
+ * refuses: the transfer then fails (CURLE_SEND_FAIL_REWIND) and the call is
+ * UNKNOWN, which the flow resolves by looking the number up. Before any of
+ * the body was sent libcurl resends without rewinding, which is safe:
+ * nothing complete reached the server. (libcurl 8.16 has
+ * CURLOPT_FORBID_RETRY_ON_REUSE; Debian 12 has 7.88.)
+ */
+struct upload {
+	const char *data;
+	size_t len, off;
+	int rewound;  /* libcurl wanted to send it again */
+};
+
+static size_t
+on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t want = size * n, left = u->len - u->off;
+
+	if (want > left)
+		want = left;
+	memcpy(p, u->data + u->off, want);
+	u->off += want;
+	return want;
+}
+
+static int
+on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct upload *u = arg;
+
+	(void)offset;
+	(void)origin;
+	u->rewound = 1;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
+
 static int
 is_loopback_http(const char *url)
 {
@@ -181,6 +225,7 @@ enum purchase_err
 pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_reply *r)
 {
 	struct curl_slist *hdr = NULL, *tmp;
+	struct upload up = {NULL, 0, 0, 0};
 	enum purchase_err err = PURCHASE_ENOMEM;
 	CURLcode rc;
 	CURL *c;
@@ -248,8 +293,14 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 		cu.easy_setopt(c, CURLOPT_PASSWORD, req->pass ? req->pass : "");
 	}
 	if (strcmp(req->method, "POST") == 0) {
+		up.data = req->form ? req->form : "";
+		up.len = strlen(up.data);
 		cu.easy_setopt(c, CURLOPT_POST, 1L);
-		cu.easy_setopt(c, CURLOPT_POSTFIELDS, req->form ? req->form : "");
+		cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)up.len);
+		cu.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		cu.easy_setopt(c, CURLOPT_READDATA, &up);
+		cu.easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		cu.easy_setopt(c, CURLOPT_SEEKDATA, &up);
 	} else if (strcmp(req->method, "GET") != 0) {
 		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -258,9 +309,13 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	cu.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &reqsize);
 	cu.easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
 	r->elapsed_ms = (long)(total * 1000);
-	if (rc == CURLE_OK) {
+	if (rc == CURLE_OK && !up.rewound) {
 		cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 		r->outcome = PUR_HTTP_REPLY;
+	} else if (up.rewound || rc == CURLE_SEND_FAIL_REWIND) {
+		/* The request went out and its connection died: it may have
+		 * been acted on (see struct upload). */
+		r->outcome = PUR_HTTP_UNKNOWN;
 	} else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 	           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
 	           rc == CURLE_PEER_FAILED_VERIFICATION || reqsize == 0) {
@@ -276,6 +331,8 @@ out:
 	cu.easy_setopt(c, CURLOPT_USERNAME, NULL);
 	cu.easy_setopt(c, CURLOPT_PASSWORD, NULL);
 	cu.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	cu.easy_setopt(c, CURLOPT_READDATA, NULL);
+	cu.easy_setopt(c, CURLOPT_SEEKDATA, NULL);
 	return err;
 }
 

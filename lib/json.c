@@ -42,12 +42,13 @@ parse(const char *buf, size_t len, int depth)
 /* Number of name/value pairs of the outermost object of a syntactically
  * valid JSON text: the colons at depth 1 outside strings. json-c keeps only
  * the last of duplicate names, so fewer members than colons means a
- * duplicate, whatever escapes spelled the names. */
+ * duplicate, whatever escapes spelled the names. SIZE_MAX for what json-c
+ * takes and JSON (or we) do not: see the cases below. */
 static size_t
 top_level_pairs(const char *buf, size_t len)
 {
-	size_t i, n = 0;
-	int depth = 0, instr = 0;
+	size_t i, j, n = 0;
+	int depth = 0, instr = 0, nul = 0;
 
 	for (i = 0; i < len; i++) {
 		char c = buf[i];
@@ -55,18 +56,34 @@ top_level_pairs(const char *buf, size_t len)
 			/* RFC 8259 §7: control characters must be escaped. */
 			if ((unsigned char)c < 0x20)
 				return SIZE_MAX;
-			if (c == '\\')
+			if (c == '\\') {
+				if (len - i >= 6 && memcmp(buf + i, "\\u0000", 6) == 0)
+					nul = 1;
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
 				instr = 0;
+				/* A member name with a NUL: json-c's keys are C
+				 * strings, so "phone_number\u0000x" would be read
+				 * as "phone_number". No name of ours has one. */
+				for (j = i + 1; j < len && strchr(" \t\r\n", buf[j]) != NULL; j++)
+					;
+				if (nul && j < len && buf[j] == ':')
+					return SIZE_MAX;
+			}
 			continue;
 		}
 		switch (c) {
 		/* json-c's strict mode still takes 'single-quoted' strings and
 		 * NaN/Infinity, which are not JSON: refuse them here. */
 		case '\'': case 'N': case 'I': return SIZE_MAX;
-		case '"': instr = 1; break;
-		case '{': case '[': depth++; break;
+		case '"': instr = 1; nul = 0; break;
+		case '{': case '[':
+			/* The documented limit counts containers; json-c's
+			 * tokener also counts the scalar at the bottom, so it is
+			 * given one more and the containers are counted here. */
+			if (++depth > REQUEST_DEPTH)
+				return SIZE_MAX;
+			break;
 		case '}': case ']': depth--; break;
 		case ':': if (depth == 1) n++; break;
 		default: break;
@@ -189,7 +206,7 @@ pur_json_parse_request(const char *buf, size_t len, json_object **out)
 	*out = NULL;
 	if (!utf8_ok((const unsigned char *)buf, len) || !numbers_ok(buf, len))
 		return PURCHASE_EBODY;
-	if ((o = parse(buf, len, REQUEST_DEPTH)) == NULL)
+	if ((o = parse(buf, len, REQUEST_DEPTH + 1)) == NULL)
 		return PURCHASE_EBODY;
 	if (!json_object_is_type(o, json_type_object) ||
 	    (size_t)json_object_object_length(o) != top_level_pairs(buf, len)) {
@@ -281,6 +298,36 @@ pur_json_copy(json_object *o, const char *key, char *dst, size_t dstlen)
 		return -1;
 	memcpy(dst, json_object_get_string(v), n);
 	dst[n] = '\0';
+	return 0;
+}
+
+int
+pur_json_add(json_object *o, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return -1;
+	if (o == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pur_json_add_null(json_object *o, const char *key)
+{
+	return o != NULL && json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
+}
+
+int
+pur_json_push(json_object *a, json_object *v)
+{
+	if (v == NULL)
+		return -1;
+	if (a == NULL || json_object_array_add(a, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
 	return 0;
 }
 

@@ -32,6 +32,15 @@ int pur_json_int(json_object *o, const char *key, int64_t *out);
  * and short enough; returns 0, else -1 (dst then empty). */
 int pur_json_copy(json_object *o, const char *key, char *dst, size_t dstlen);
 
+/* Building: adds v under key to the object o, taking v -- also when it
+ * fails: v NULL (its allocation failed) or the add failing puts v and
+ * returns -1, so that a chain of adds can be checked once. 0 on success. */
+int pur_json_add(json_object *o, const char *key, json_object *v);
+/* Adds a JSON null under key. 0, or -1 on allocation failure. */
+int pur_json_add_null(json_object *o, const char *key);
+/* Appends v to the array a, taking v as pur_json_add does. */
+int pur_json_push(json_object *a, json_object *v);
+
 /* Serialises o compactly (no slash escaping); the result is the caller's
  * (malloc'd) and *len its length. NULL on allocation failure. */
 char *pur_json_dump(json_object *o, size_t *len);

@@ -34,14 +34,19 @@ include_HEADERS += lib/purchase.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = lib/libpurchase.pc
 
-# The schema is embedded in the library, generated from sql/schema.sql so
-# that the file stays the one source of truth.
+# The schema is embedded in the library, generated from sql/ so that the
+# files stay the one source of truth: schema.sql is version 1, and each
+# sql/NNN-*.sql migration (in order) makes version NNN.
+PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql
 BUILT_SOURCES = lib/schema-sql.h
 nodist_lib_libpurchase_internal_la_SOURCES = lib/schema-sql.h
 CLEANFILES += lib/schema-sql.h
-lib/schema-sql.h: $(top_srcdir)/sql/schema.sql
+lib/schema-sql.h: $(addprefix $(top_srcdir)/,$(PUR_MIGRATIONS))
 	$(AM_V_GEN)mkdir -p lib && { \
-	  echo '/* Generated from sql/schema.sql by the build. Do not edit. */'; \
-	  echo 'static const char pur_schema_sql[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(top_srcdir)/sql/schema.sql; \
-	  echo ';'; } > $@.tmp && mv $@.tmp $@
+	  echo '/* Generated from $(PUR_MIGRATIONS) by the build. Do not edit. */'; \
+	  echo 'static const char *const pur_migrations[] = {'; \
+	  for f in $(PUR_MIGRATIONS); do \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(top_srcdir)/$$f; \
+	    echo ','; \
+	  done; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@

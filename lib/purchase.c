@@ -3,7 +3,8 @@
  *
  *   check -> claim -> subscribe -> provision -> pay -> finish
  *
- * and, when a step is refused, the way back (compensate: release the number,
+ * and, when a step is refused, the way back: void the invoice (so that no
+ * payment can land any more), then undo what was done (release the number,
  * cancel the subscription). This file does no I/O of its own: Stripe and
  * Twilio calls are in stripe.c and twilio.c, SQL in store.c.
  *
@@ -19,7 +20,18 @@
  * Money moves last: the subscription is created incomplete (no charge), the
  * number is bought, and only then is the invoice paid. So a refusal before
  * payment leaves nothing to refund, only a subscription to cancel and maybe
- * a number to release.
+ * a number to release. And nothing is undone while money can still move:
+ * a payment sent by a worker that died (or timed out) may land at Stripe
+ * after recovery looked, so the way back starts by voiding the invoice --
+ * the one decision Stripe makes atomically. A void refused because the
+ * invoice is paid sends the purchase forward instead.
+ *
+ * Twilio has no such decision: a buy in flight cannot be cancelled. What
+ * bounds it is time (p->settle_at): a worker sends nothing once less than
+ * one provider timeout of its lease is left, a provider acts on a request
+ * within a settle time of receiving it or never, and a number is concluded
+ * "not bought" only from a lookup made after every buy that may have been
+ * sent has had that long to land.
  */
 #include "autoconfig.h"
 
@@ -31,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "ctx.h"
 #include "e164.h"
 #include "error.h"
@@ -70,8 +83,9 @@ enum mode {
 
 /* What a step came to. */
 enum step {
-	STEP_DONE,    /* advanced to the next state */
-	STEP_REFUSED, /* definitively refused: compensate with p->outcome */
+	STEP_DONE,    /* advanced to the table's next state */
+	STEP_REFUSED, /* definitively refused: go back, answering p->outcome */
+	STEP_PAID,    /* (the way back) the invoice was paid after all: go forward */
 	STEP_UNKNOWN, /* could not find out now: leave it for later */
 };
 
@@ -85,6 +99,35 @@ lease_end(struct purchase_ctx *ctx)
 	return pur_now() + ctx->cfg->lease_seconds;
 }
 
+/* How long a provider may still act on a request after it was sent: two
+ * of our timeouts (what we waited, and as long again). */
+static int64_t
+settle_seconds(struct purchase_ctx *ctx)
+{
+	return (2 * ctx->cfg->provider_timeout_ms + 999) / 1000;
+}
+
+/* Whether this worker may still send a request that changes something:
+ * only while its lease outlasts the request (a timeout and a second of
+ * margin), so that everything it sends is sent before recovery may take
+ * the purchase over. */
+static int
+lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p)
+{
+	if (p->lease_until - pur_now() > (ctx->cfg->provider_timeout_ms + 999) / 1000 + 1)
+		return 1;
+	purchase_log(ctx, "purchase=%" PRId64 " lease ends in %" PRId64 " s: left for recovery",
+	    p->id, p->lease_until - pur_now());
+	return 0;
+}
+
+static struct pur_stripe_ref
+ref_of(const struct pur_purchase *p)
+{
+	struct pur_stripe_ref r = {p->id, p->nonce};
+	return r;
+}
+
 static void
 log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
     enum pur_call rc, const struct pur_call_info *info)
@@ -93,10 +136,27 @@ log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *wha
 	    pur_call_name(rc), info->status, info->code[0] ? info->code : "-", info->elapsed_ms);
 }
 
+/* Saves p (its state and provider ids), not synced, and extends the lease:
+ * what this process holds from now on. */
 static enum purchase_err
-save(struct purchase_ctx *ctx, const struct pur_purchase *p)
+save(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
-	return pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx), NULL, 0);
+	int64_t until = lease_end(ctx);
+	enum purchase_err err;
+
+	err = pur_store_purchase_save(ctx->store, p, pur_now(), until, NULL, 0);
+	if (err == PURCHASE_OK)
+		p->lease_until = until;
+	return err;
+}
+
+/* Leaves p for recovery or the client's retry: saved with the lease given
+ * up, so that either can take it at once. */
+static void
+leave(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
+	p->lease_until = 0;
 }
 
 /* The answer a refused purchase gives. */
@@ -150,15 +210,38 @@ payment_method(struct purchase_ctx *ctx, struct pur_purchase *p)
 	return rc;
 }
 
-/* pending -> subscribed: POST /v1/subscriptions (incomplete, no charge). The
- * Idempotency-Key makes a repeat return the first subscription. */
-static enum step
-subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
+/* POST /v1/subscriptions under the purchase's Idempotency-Key: the first
+ * call makes it (incomplete, nothing charged), every later one -- a retry,
+ * a resumed purchase, a compensation -- returns that same subscription. */
+static enum pur_call
+create_subscription(struct purchase_ctx *ctx, struct pur_purchase *p, const char *why)
 {
+	struct pur_stripe_ref ref = ref_of(p);
 	struct pur_stripe_sub sub;
 	struct pur_call_info info;
 	enum pur_call rc = PUR_CALL_UNKNOWN;
 	int i;
+
+	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		rc = pur_stripe_subscription_create(&ctx->stripe, &ref, p->stripe_customer,
+		    p->stripe_price_id, p->payment_method, &sub, &info);
+		log_call(ctx, p, why, rc, &info);
+		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
+			break;
+	}
+	if (rc == PUR_CALL_OK) {
+		snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
+		snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", sub.latest_invoice);
+		p->period_end = sub.current_period_end;
+	}
+	return rc;
+}
+
+/* pending -> subscribed. */
+static enum step
+subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	enum pur_call rc;
 
 	/* Resumed before the payment method was recorded: look it up. */
 	if (p->payment_method[0] == '\0') {
@@ -170,19 +253,11 @@ subscribe(struct purchase_ctx *ctx, struct pur_purchase *p)
 		if (rc != PUR_CALL_OK)
 			return rc == PUR_CALL_REJECTED ? STEP_REFUSED : STEP_UNKNOWN;
 	}
-	for (i = 0; i < MAX_ATTEMPTS; i++) {
-		rc = pur_stripe_subscription_create(&ctx->stripe, p->id, p->stripe_customer,
-		    p->stripe_price_id, p->payment_method, &sub, &info);
-		log_call(ctx, p, "stripe subscribe", rc, &info);
-		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
-			break;
-	}
-	if (rc == PUR_CALL_OK) {
-		snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
-		snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", sub.latest_invoice);
-		p->period_end = sub.current_period_end;
+	if (!lease_holds(ctx, p))
+		return STEP_UNKNOWN;
+	rc = create_subscription(ctx, p, "stripe subscribe");
+	if (rc == PUR_CALL_OK)
 		return STEP_DONE;
-	}
 	if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
 		return STEP_UNKNOWN;
 	/* Refused outright (bad customer, price or card): nothing was made. */
@@ -214,14 +289,23 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 				continue; /* still cannot tell: look again */
 			look = 0;
 		}
+		if (!lease_holds(ctx, p)) {
+			rc = PUR_CALL_UNKNOWN;
+			break;
+		}
 		CRASH_POINT("before_buy");
 		rc = pur_twilio_buy(&ctx->twilio, p->phone_number, sid, &info);
 		log_call(ctx, p, "twilio buy", rc, &info);
 		CRASH_POINT("after_buy");
-		if (rc == PUR_CALL_UNKNOWN)
+		if (rc == PUR_CALL_UNKNOWN) {
+			/* It may land later still: no lookup before then proves
+			 * it was not bought. */
+			if (p->settle_at < pur_now() + settle_seconds(ctx))
+				p->settle_at = pur_now() + settle_seconds(ctx);
 			look = 1;
-		else if (rc != PUR_CALL_RETRY)
+		} else if (rc != PUR_CALL_RETRY) {
 			break;
+		}
 	}
 	if (look && rc != PUR_CALL_OK)
 		rc = PUR_CALL_UNKNOWN;
@@ -245,14 +329,17 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 static enum step
 pay(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
+	struct pur_stripe_ref ref = ref_of(p);
 	struct pur_stripe_invoice inv;
 	struct pur_call_info info;
 	enum pur_call rc = PUR_CALL_UNKNOWN;
 	int i;
 
 	for (i = 0; i < MAX_ATTEMPTS; i++) {
+		if (!lease_holds(ctx, p))
+			return STEP_UNKNOWN;
 		CRASH_POINT("before_pay");
-		rc = pur_stripe_invoice_pay(&ctx->stripe, p->id, p->invoice_id, &inv, &info);
+		rc = pur_stripe_invoice_pay(&ctx->stripe, &ref, p->invoice_id, &inv, &info);
 		log_call(ctx, p, "stripe pay", rc, &info);
 		CRASH_POINT("after_pay");
 		if (rc != PUR_CALL_RETRY && rc != PUR_CALL_UNKNOWN)
@@ -279,40 +366,88 @@ pay(struct purchase_ctx *ctx, struct pur_purchase *p)
 	return STEP_UNKNOWN;
 }
 
-/* For recovery: was the invoice of a provisioned purchase paid after all? */
-static enum step
-check_paid(struct purchase_ctx *ctx, struct pur_purchase *p)
-{
-	struct pur_stripe_invoice inv;
-	struct pur_call_info info;
-	enum pur_call rc;
-
-	rc = pur_stripe_invoice_get(&ctx->stripe, p->invoice_id, &inv, &info);
-	log_call(ctx, p, "stripe invoice", rc, &info);
-	if (rc != PUR_CALL_OK)
-		return rc == PUR_CALL_GONE ? STEP_REFUSED : STEP_UNKNOWN;
-	return inv.paid ? STEP_DONE : STEP_REFUSED;
-}
-
-/* Recovery, nobody waiting: a purchase left before its payment goes
- * back. */
+/* Recovery, nobody waiting: whatever state an unfinished purchase was left
+ * in, it goes back -- unless the way back finds it paid (settle). */
 static enum step
 refuse(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
 	(void)ctx;
-	(void)p;
+	if (p->outcome == PUR_OUT_NONE)
+		p->outcome = PUR_OUT_PROVIDER;
 	return STEP_REFUSED;
 }
 
 /* --- the way back ----------------------------------------------------- */
 
+/* voiding -> compensating, or -> paid: settles whether money can still
+ * move, before anything is undone. The subscription a claim may have made
+ * is found first (the same Idempotency-Key returns it, or makes it,
+ * incomplete and never charged, to be canceled), then its invoice is
+ * voided: from then on no payment can land. A void refused because the
+ * invoice is paid means a payment won the race: forward. */
+static enum step
+settle(struct purchase_ctx *ctx, struct pur_purchase *p)
+{
+	struct pur_stripe_invoice inv;
+	struct pur_call_info info;
+	enum pur_call rc;
+
+	if (p->subscription_id[0] == '\0') {
+		/* Claimed, then died before "subscribed" was stored: the
+		 * payment method the subscription was asked with is looked up
+		 * again (a repeat with other parameters would be refused by
+		 * Stripe's idempotency check). None now: none was ever used,
+		 * or the card was removed since and the subscription,
+		 * incomplete and never charged, expires at Stripe by itself. */
+		if (p->payment_method[0] == '\0') {
+			rc = payment_method(ctx, p);
+			if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
+				return STEP_UNKNOWN;
+		}
+		if (p->payment_method[0] != '\0') {
+			if (!lease_holds(ctx, p))
+				return STEP_UNKNOWN;
+			rc = create_subscription(ctx, p, "stripe subscribe (to cancel)");
+			if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
+				return STEP_UNKNOWN;
+		}
+	}
+	if (p->invoice_id[0] == '\0')
+		return STEP_DONE; /* no subscription, no invoice: nothing can be paid */
+	if (!lease_holds(ctx, p))
+		return STEP_UNKNOWN;
+	rc = pur_stripe_invoice_void(&ctx->stripe, p->invoice_id, &inv, &info);
+	log_call(ctx, p, "stripe void", rc, &info);
+	CRASH_POINT("after_void");
+	if (rc == PUR_CALL_GONE)
+		return STEP_DONE; /* Stripe has no such invoice: nothing to pay */
+	if (rc != PUR_CALL_OK)
+		return STEP_UNKNOWN;
+	if (inv.paid || strcmp(inv.status, "paid") == 0) {
+		purchase_log(ctx, "purchase=%" PRId64 " invoice %s was paid: going forward", p->id,
+		    p->invoice_id);
+		/* Paid for, so delivered: the number must be had. Only a lost
+		 * (unsynced) "provisioned" gets here without it: the buy most
+		 * likely happened, and provision() looks before it buys. */
+		if (p->number_sid[0] == '\0' && provision(ctx, p) != STEP_DONE) {
+			purchase_log(ctx, "purchase=%" PRId64 " paid, but the number could not be "
+			    "had: left for recovery (reconcile reports it)", p->id);
+			p->outcome = PUR_OUT_NONE;
+			return STEP_UNKNOWN;
+		}
+		return STEP_PAID;
+	}
+	/* void, or uncollectible: a payment can no longer land. */
+	return strcmp(inv.status, "open") == 0 || strcmp(inv.status, "draft") == 0 ? STEP_UNKNOWN :
+	                                                                             STEP_DONE;
+}
+
 /* compensating -> failed: release the number (if it may have been bought),
- * cancel the subscription (if one may exist). Each undo is idempotent: a
- * number already gone or a subscription already canceled counts as done. */
+ * cancel the subscription (if one exists). Each undo is idempotent: a
+ * number already gone or a subscription already ended counts as done. */
 static enum step
 compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
-	struct pur_stripe_sub sub;
 	struct pur_call_info info;
 	enum pur_call rc;
 	char sid[PUR_TWILIO_SID];
@@ -322,42 +457,29 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
 		/* The buy's outcome was never learnt: is the number ours? */
 		rc = pur_twilio_find(&ctx->twilio, p->phone_number, sid, &info);
 		log_call(ctx, p, "twilio find", rc, &info);
-		if (rc == PUR_CALL_OK)
+		if (rc == PUR_CALL_OK) {
 			snprintf(p->number_sid, sizeof(p->number_sid), "%s", sid);
-		else if (rc != PUR_CALL_GONE)
+		} else if (rc != PUR_CALL_GONE) {
 			return STEP_UNKNOWN;
+		} else if (pur_now() < p->settle_at) {
+			/* Not there -- yet: a buy sent before may still land. */
+			purchase_log(ctx, "purchase=%" PRId64 " number not held, but a buy may land "
+			    "until %" PRId64 ": looking again later", p->id, p->settle_at);
+			return STEP_UNKNOWN;
+		}
 	}
 	if (p->number_sid[0] != '\0') {
+		if (!lease_holds(ctx, p))
+			return STEP_UNKNOWN;
 		rc = pur_twilio_release(&ctx->twilio, p->number_sid, &info);
 		log_call(ctx, p, "twilio release", rc, &info);
 		if (rc != PUR_CALL_OK)
 			return STEP_UNKNOWN;
 		CRASH_POINT("after_release");
 	}
-	/* Claimed, then died before "subscribed" was stored: the payment
-	 * method the subscription was asked with is looked up again (a
-	 * repeat with other parameters would be refused by Stripe's
-	 * idempotency check). None now: none was ever used, or the card was
-	 * removed since and the subscription, incomplete and never charged,
-	 * expires at Stripe by itself. */
-	if (p->subscription_id[0] == '\0' && p->payment_method[0] == '\0') {
-		rc = payment_method(ctx, p);
-		if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
-			return STEP_UNKNOWN;
-	}
-	if (p->subscription_id[0] == '\0' && p->payment_method[0] != '\0') {
-		/* Created, maybe, with a reply that was lost: the same
-		 * Idempotency-Key returns it (or makes it, incomplete and never
-		 * charged), and then it is canceled. */
-		rc = pur_stripe_subscription_create(&ctx->stripe, p->id, p->stripe_customer,
-		    p->stripe_price_id, p->payment_method, &sub, &info);
-		log_call(ctx, p, "stripe subscribe (to cancel)", rc, &info);
-		if (rc == PUR_CALL_OK)
-			snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", sub.id);
-		else if (rc == PUR_CALL_RETRY || rc == PUR_CALL_UNKNOWN)
-			return STEP_UNKNOWN;
-	}
 	if (p->subscription_id[0] != '\0') {
+		if (!lease_holds(ctx, p))
+			return STEP_UNKNOWN;
 		rc = pur_stripe_subscription_cancel(&ctx->stripe, p->subscription_id, &info);
 		log_call(ctx, p, "stripe cancel", rc, &info);
 		if (rc != PUR_CALL_OK && rc != PUR_CALL_GONE)
@@ -373,7 +495,7 @@ compensate(struct purchase_ctx *ctx, struct pur_purchase *p)
  * one recovery takes, where STEP_DONE leads, and the crash point right after
  * that move is committed. PUR_PAID is driven by finish() (the number row,
  * the state and the stored 201 in one transaction), the states at rest not
- * at all. A refusal leads to PUR_COMPENSATING from anywhere.
+ * at all. A refusal leads to PUR_VOIDING from anywhere.
  */
 static const struct {
 	enum step (*forward)(struct purchase_ctx *, struct pur_purchase *);
@@ -383,7 +505,8 @@ static const struct {
 } machine[PUR_STATE__MAX] = {
 	[PUR_PENDING] = {subscribe, refuse, PUR_SUBSCRIBED, "after_subscribe"},
 	[PUR_SUBSCRIBED] = {provision, refuse, PUR_PROVISIONED, "after_provision"},
-	[PUR_PROVISIONED] = {pay, check_paid, PUR_PAID, "after_paid"},
+	[PUR_PROVISIONED] = {pay, refuse, PUR_PAID, "after_paid"},
+	[PUR_VOIDING] = {settle, settle, PUR_COMPENSATING, "after_decide"},
 	[PUR_COMPENSATING] = {compensate, compensate, PUR_FAILED, NULL},
 };
 
@@ -396,6 +519,7 @@ finish(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *
 	struct purchase_number num;
 	enum purchase_err err;
 
+	purchase_reply_free(reply);
 	number_of(p, &num);
 	num.id = p->id;
 	num.created_at = pur_now();
@@ -410,29 +534,58 @@ finish(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *
 	return PURCHASE_OK;
 }
 
+/* The decision to refuse, made once the money is settled: its answer is
+ * rendered and stored with the state, synced, before anything is undone --
+ * the client's retry and recovery's outcome are then that answer, whatever
+ * happens to the undo. */
+static enum purchase_err
+decide(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *reply)
+{
+	int64_t until = lease_end(ctx);
+	enum purchase_err err;
+
+	purchase_reply_free(reply);
+	if ((err = purchase_render(outcome_err(p->outcome), NULL, reply)) != PURCHASE_OK)
+		return err;
+	if ((err = pur_store_purchase_save(ctx->store, p, pur_now(), until, reply, 1)) !=
+	    PURCHASE_OK) {
+		purchase_reply_free(reply);
+		return err;
+	}
+	p->lease_until = until;
+	return PURCHASE_OK;
+}
+
 /*
  * Drives p (whose lease this process holds) as far as it can go now.
  *
  * Returns PURCHASE_OK with *reply set once the purchase is decided: paid and
- * delivered (201), or refused and compensated or being compensated (the
- * refusal's status). The reply is stored with the decision, in the same
- * transaction, so a replay is exact even if this process dies right after.
- * Returns EPROVIDER when the purchase was left undecided for recovery (a
- * provider could not tell us what happened), ELEASE when a newer worker
- * took it over, or a storage error.
+ * delivered (201), or refused -- undone, or being undone (the refusal's
+ * status). The reply is stored with the decision, in the same transaction,
+ * so a replay is exact even if this process dies right after. *at_rest
+ * (optional) tells whether the purchase needs no more work (an undo may be
+ * left for recovery after the decision). Returns EPROVIDER when the
+ * purchase was left undecided for recovery (a provider could not tell us
+ * what happened), ELEASE when a newer worker took it over, or a storage
+ * error.
  */
 static enum purchase_err
 drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
-    struct purchase_reply *reply, struct purchase_detail *d)
+    struct purchase_reply *reply, int *at_rest, struct purchase_detail *d)
 {
 	enum purchase_err err;
 	enum pur_state from;
 	enum step st;
 
+	if (at_rest != NULL)
+		*at_rest = 0;
 	for (;;) {
 		from = p->state;
-		if (from == PUR_PAID)
-			return finish(ctx, p, reply, d);
+		if (from == PUR_PAID) {
+			if ((err = finish(ctx, p, reply, d)) == PURCHASE_OK && at_rest != NULL)
+				*at_rest = 1;
+			return err;
+		}
 		if ((unsigned)from >= PUR_STATE__MAX || machine[from].forward == NULL)
 			return pur_error_set(d, PURCHASE_EINTERNAL, "purchase %" PRId64 " in state %s",
 			    p->id, pur_state_name(from));
@@ -442,6 +595,8 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 		case STEP_DONE:
 			p->state = machine[from].next;
 			if (p->state == PUR_FAILED) {
+				/* The end of the undo: its answer was stored (and
+				 * synced) when it was decided. */
 				if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now())) !=
 				    PURCHASE_OK) {
 					purchase_reply_free(reply);
@@ -449,45 +604,45 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 				}
 				purchase_log(ctx, "purchase=%" PRId64 " failed outcome=%s", p->id,
 				    pur_outcome_name(p->outcome));
+				if (at_rest != NULL)
+					*at_rest = 1;
 				return reply->body != NULL ? PURCHASE_OK :
 				    purchase_render(outcome_err(p->outcome), NULL, reply);
 			}
-			/* "paid" is not stored on its own: the finish that follows
-			 * stores it with the number and the 201. A process dying in
-			 * between leaves "provisioned", whose invoice recovery asks
-			 * about, and a retry pays again under the same
-			 * Idempotency-Key (Stripe answers the first payment). */
-			if (p->state != PUR_PAID && (err = save(ctx, p)) != PURCHASE_OK)
+			if (p->state == PUR_COMPENSATING)
+				err = decide(ctx, p, reply);
+			else if (p->state == PUR_PAID)
+				/* "paid" is not stored on its own: the finish that
+				 * follows stores it with the number and the 201. A
+				 * process dying in between leaves "provisioned";
+				 * the way back voids the invoice, which Stripe
+				 * refuses for a paid one, so it comes forward. */
+				err = PURCHASE_OK;
+			else
+				err = save(ctx, p);
+			if (err != PURCHASE_OK)
 				return err;
 			CRASH_POINT(machine[from].crash_after);
 			break;
+		case STEP_PAID:
+			p->state = PUR_PAID;
+			break;
 		case STEP_REFUSED:
-			/* Decided: render and store the answer with the state, then
-			 * undo what was done. */
+			/* Decided -- once no payment can land any more: voiding
+			 * settles that before the answer is stored. */
 			if (p->outcome == PUR_OUT_NONE)
 				p->outcome = PUR_OUT_PROVIDER;
-			p->state = PUR_COMPENSATING;
-			if ((err = purchase_render(outcome_err(p->outcome), NULL, reply)) != PURCHASE_OK)
-				return err;
-			if ((err = pur_store_purchase_save(ctx->store, p, pur_now(), lease_end(ctx),
-			         reply, 1)) != PURCHASE_OK) {
-				purchase_reply_free(reply);
-				return err;
-			}
-			CRASH_POINT("after_decide");
+			p->state = PUR_VOIDING;
 			break;
 		case STEP_UNKNOWN:
 			/* Leave it, the lease given up so that recovery or the
 			 * client's retry can take it at once. After a decision
 			 * the client's answer is stored already. */
-			(void)pur_store_purchase_save(ctx->store, p, pur_now(), 0, NULL, 0);
-			if (from == PUR_COMPENSATING) {
+			leave(ctx, p);
+			if (reply->body != NULL) {
 				purchase_log(ctx, "purchase=%" PRId64 " compensation left for recovery",
 				    p->id);
-				if (reply->body != NULL)
-					return PURCHASE_OK;
-				return pur_error_set(d, PURCHASE_EPROVIDER,
-				    "purchase %" PRId64 " compensation pending", p->id);
+				return PURCHASE_OK;
 			}
 			return pur_error_set(d, PURCHASE_EPROVIDER,
 			    "purchase %" PRId64 " left in state %s for recovery", p->id,
@@ -537,21 +692,22 @@ copy_reply(const struct pur_idem *idem, struct purchase_reply *reply)
 	return PURCHASE_OK;
 }
 
-/* Takes the lease of purchase id and drives it. ENOT_FOUND when it has
- * ended meanwhile, EIDEM_BUSY when its worker's lease still runs. */
+/* Takes the lease of purchase id and drives it. ENOT_FOUND when it is at
+ * rest meanwhile, EIDEM_BUSY when its worker's lease still runs. */
 static enum purchase_err
 take_and_drive(struct purchase_ctx *ctx, int64_t id, enum mode mode,
-    struct purchase_reply *reply, struct purchase_detail *d)
+    struct purchase_reply *reply, int *at_rest, struct purchase_detail *d)
 {
 	struct pur_purchase p;
 	enum purchase_err err;
 
-	err = pur_store_purchase_lease(ctx->store, id, pur_now(), lease_end(ctx), &p);
+	err = pur_store_purchase_lease(ctx->store, id, pur_now(), lease_end(ctx),
+	    settle_seconds(ctx), &p);
 	if (err != PURCHASE_OK)
 		return err;
 	purchase_log(ctx, "purchase=%" PRId64 " taken in state %s (token %" PRId64 ")", p.id,
 	    pur_state_name(p.state), p.lease_token);
-	return drive(ctx, &p, mode, reply, d);
+	return drive(ctx, &p, mode, reply, at_rest, d);
 }
 
 /* A replayed answer whose purchase is still being undone (its worker died
@@ -567,7 +723,7 @@ finish_undo(struct purchase_ctx *ctx, int64_t id)
 	if (pur_store_purchase_get(ctx->store, id, &p) != PURCHASE_OK ||
 	    p.state != PUR_COMPENSATING || p.lease_until > pur_now())
 		return;
-	(void)take_and_drive(ctx, id, BACKWARD, &r, &d);
+	(void)take_and_drive(ctx, id, BACKWARD, &r, NULL, &d);
 	purchase_reply_free(&r);
 }
 
@@ -589,7 +745,7 @@ answer_known_key(struct purchase_ctx *ctx, int64_t account_id, const char *key,
 		finish_undo(ctx, idem->purchase_id);
 		return copy_reply(idem, reply);
 	}
-	err = take_and_drive(ctx, idem->purchase_id, FORWARD, reply, d);
+	err = take_and_drive(ctx, idem->purchase_id, FORWARD, reply, NULL, d);
 	if (err != PURCHASE_ENOT_FOUND)
 		return err == PURCHASE_ELEASE ? PURCHASE_EIDEM_BUSY : err;
 	/* It ended between our look and the lease: its reply is stored now. */
@@ -635,15 +791,20 @@ check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t no
 	struct pur_account acct;
 	struct pur_offer_row offer;
 	enum purchase_err err;
+	int64_t oldest;
 	long recent;
 	int used;
 
 	if (ctx->cfg->purchase_rate_per_minute > 0) {
-		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent)) !=
-		    PURCHASE_OK)
+		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent,
+		         &oldest)) != PURCHASE_OK)
 			return err;
-		if (recent >= ctx->cfg->purchase_rate_per_minute)
+		if (recent >= ctx->cfg->purchase_rate_per_minute) {
+			/* The window frees up when its oldest purchase is a
+			 * minute old: that is the Retry-After. */
+			pur_ctx_set_retry_after(ctx, oldest + 60 - now);
 			return PURCHASE_ERATE;
+		}
 	}
 	if ((err = pur_store_number_in_use(ctx->store, e164, &used)) != PURCHASE_OK)
 		return err;
@@ -667,23 +828,28 @@ check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t no
 
 /* 2. Claim: the database decides who gets the number (EIN_USE for the
  * loser; EIDEM_BUSY with *idem when a twin request with the same key
- * claimed first). The claim is durable (fsync) when it returns: the
- * Idempotency-Keys sent to Stripe name this purchase's id, which must never
- * be handed out again.
+ * claimed first). The purchase draws its nonce here: its Stripe
+ * Idempotency-Keys name it, not the row id. The claim is durable (fsync)
+ * when it returns.
  *
  * Then the last check, after the claim so that the loser of a race (and a
  * request that meets a locked database) never calls a provider: the
  * customer's default payment method. Nothing has happened at any provider
- * yet, so a refusal here abandons the claim and forgets the key -- a retry
- * after adding a card is judged afresh. The method found is stored with
- * "subscribed"; a purchase resumed without it looks it up again. */
+ * yet, so a refusal here takes the claim back -- the check phase writes
+ * nothing in the end (DESIGN §3) -- and a retry with the key after adding
+ * a card is judged afresh. The method found is stored with "subscribed";
+ * a purchase resumed without it looks it up again. */
 static enum purchase_err
 claim(struct purchase_ctx *ctx, struct pur_purchase *p, const char *idem_key,
     const char *hash, int64_t now, struct pur_idem *idem, struct purchase_detail *d)
 {
+	unsigned char nonce[PUR_NONCE_LEN / 2];
 	enum purchase_err err;
 	enum pur_call rc;
 
+	if (pur_random(nonce, sizeof(nonce)) != 0)
+		return pur_error_set(d, PURCHASE_EINTERNAL, "no randomness for the purchase nonce");
+	pur_hex(nonce, sizeof(nonce), p->nonce);
 	p->lease_until = lease_end(ctx);
 	if ((err = pur_store_claim(ctx->store, p, idem_key, hash, now, idem)) != PURCHASE_OK)
 		return err;
@@ -693,10 +859,8 @@ claim(struct purchase_ctx *ctx, struct pur_purchase *p, const char *idem_key,
 		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
 		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",
 		        pur_call_name(rc));
-		p->outcome = err == PURCHASE_ENO_PAYMENT_METHOD ? PUR_OUT_NO_PAYMENT_METHOD :
-		                                                  PUR_OUT_PROVIDER;
 		if (pur_store_purchase_abandon(ctx->store, p, pur_now()) != PURCHASE_OK)
-			purchase_log(ctx, "purchase=%" PRId64 " could not be abandoned; recovery will",
+			purchase_log(ctx, "purchase=%" PRId64 " could not be taken back; recovery will",
 			    p->id);
 		return err;
 	}
@@ -718,6 +882,11 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 	memset(&idem, 0, sizeof(idem));
 	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
 		return err;
+	/* An empty header is no key: lighttpd drops an empty header before
+	 * the responder sees it, so every server must treat it so (one answer
+	 * whatever serves us). */
+	if (idem_key != NULL && *idem_key == '\0')
+		idem_key = NULL;
 	if (idem_key != NULL && !idem_key_ok(idem_key))
 		return PURCHASE_EIDEMKEY;
 	if ((err = read_request(body, len, e164, hash)) != PURCHASE_OK)
@@ -747,8 +916,8 @@ purchase_buy(struct purchase_ctx *ctx, int64_t account_id, const char *body, siz
 		/* A twin request with the same key claimed first. */
 		err = answer_known_key(ctx, account_id, idem_key, &idem, hash, reply, d);
 	else if (err == PURCHASE_OK)
-		/* 3-6. Subscribe, provision, pay, finish (or compensate). */
-		err = drive(ctx, &p, FORWARD, reply, d);
+		/* 3-6. Subscribe, provision, pay, finish (or go back). */
+		err = drive(ctx, &p, FORWARD, reply, NULL, d);
 out:
 	pur_store_read_end(ctx->store); /* if a check left it open */
 	if (err != PURCHASE_OK)
@@ -764,6 +933,7 @@ purchase_recover(struct purchase_ctx *ctx, int *ndone, int *nleft, struct purcha
 	struct purchase_reply reply;
 	enum purchase_err err;
 	size_t n, i;
+	int at_rest;
 
 	*ndone = *nleft = 0;
 	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
@@ -773,13 +943,15 @@ purchase_recover(struct purchase_ctx *ctx, int *ndone, int *nleft, struct purcha
 		return err;
 	for (i = 0; i < n; i++) {
 		memset(&reply, 0, sizeof(reply));
-		err = take_and_drive(ctx, ids[i], BACKWARD, &reply, d);
+		err = take_and_drive(ctx, ids[i], BACKWARD, &reply, &at_rest, d);
 		purchase_reply_free(&reply);
-		if (err == PURCHASE_OK)
+		/* Finished only when nothing is left to do: a refusal whose
+		 * undo waits on a provider is decided but not done. */
+		if (err == PURCHASE_OK && at_rest)
 			(*ndone)++;
 		else if (err == PURCHASE_EBUSY || err == PURCHASE_EDB || err == PURCHASE_ENOMEM)
 			return err;
-		else
+		else if (err != PURCHASE_ENOT_FOUND) /* not at rest meanwhile */
 			(*nleft)++;
 	}
 	return PURCHASE_OK;

@@ -134,6 +134,11 @@ const char *purchase_ctx_config_path(const struct purchase_ctx *ctx);
 /* Sets the request id that log lines carry (copied; NULL clears). */
 void purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *request_id);
 
+/* Seconds a client should wait before retrying after the last ERATE of
+ * this request (the rate window's reopening: Retry-After); 1 when there
+ * is nothing better to say. The request id setter resets it. */
+int purchase_retry_after(const struct purchase_ctx *ctx);
+
 /* Writes one log line to stderr: "purchase[pid]: req=<id> <msg>". */
 void purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,58 @@ by_phone(const void *a, const void *b)
 	    ((const struct pur_twilio_owned *)b)->phone_number);
 }
 
+/*
+ * Cursors already followed, as 64-bit hashes (FNV-1a) in an open-addressed
+ * set: a provider that hands out a cursor twice -- the same one with
+ * has_more: true, or a cycle of them -- would otherwise be followed until
+ * MAX_PAGES. A repeat is an error, not the end of the list.
+ */
+struct seen {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* 1 when cursor was seen before, 0 when it is new (now recorded), -1 on
+ * allocation failure. */
+static int
+seen_before(struct seen *st, const char *cursor)
+{
+	uint64_t h = fnv1a(cursor);
+	size_t i;
+
+	if (2 * (st->n + 1) > st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64, j;
+		uint64_t *v = calloc(cap, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		for (j = 0; j < st->cap; j++)
+			if (st->v[j] != 0) {
+				for (i = st->v[j] & (cap - 1); v[i] != 0; i = (i + 1) & (cap - 1))
+					;
+				v[i] = st->v[j];
+			}
+		free(st->v);
+		st->v = v;
+		st->cap = cap;
+	}
+	for (i = h & (st->cap - 1); st->v[i] != 0; i = (i + 1) & (st->cap - 1))
+		if (st->v[i] == h)
+			return 1;
+	st->v[i] = h;
+	st->n++;
+	return 0;
+}
+
 struct world {
 	struct pur_stripe_sub *subs;
 	size_t nsubs;
@@ -99,6 +152,7 @@ struct world {
 	struct diff_out *out;
 	struct purchase_ctx *ctx;
 	int64_t now;
+	enum purchase_err err; /* what stopped a walk over our rows */
 };
 
 static enum purchase_err
@@ -106,33 +160,49 @@ fetch_subs(struct purchase_ctx *ctx, struct world *w, struct purchase_detail *d)
 {
 	struct pur_stripe_sub_page page;
 	struct pur_call_info info;
+	struct seen seen = {NULL, 0, 0};
+	enum purchase_err err = PURCHASE_OK;
 	enum pur_call rc;
 	char after[PUR_STRIPE_ID] = "";
-	int pages;
+	int pages, more;
+	size_t n;
 
 	for (pages = 0; pages < MAX_PAGES; pages++) {
 		rc = pur_stripe_subscription_list(&ctx->stripe, after[0] ? after : NULL, &page, &info);
-		if (rc != PUR_CALL_OK)
-			return pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: %s status=%ld",
+		if (rc != PUR_CALL_OK) {
+			err = pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: %s status=%ld",
 			    pur_call_name(rc), info.status);
-		if (page.n > 0) {
-			struct pur_stripe_sub *v = realloc(w->subs, (w->nsubs + page.n) * sizeof(*v));
+			goto out;
+		}
+		n = page.n;
+		more = page.has_more;
+		if (n > 0) {
+			struct pur_stripe_sub *v = realloc(w->subs, (w->nsubs + n) * sizeof(*v));
 			if (v == NULL) {
 				pur_stripe_sub_page_free(&page);
-				return PURCHASE_ENOMEM;
+				err = PURCHASE_ENOMEM;
+				goto out;
 			}
 			w->subs = v;
-			memcpy(w->subs + w->nsubs, page.v, page.n * sizeof(*v));
-			w->nsubs += page.n;
-			snprintf(after, sizeof(after), "%s", page.v[page.n - 1].id);
-		}
-		if (!page.has_more || page.n == 0) {
-			pur_stripe_sub_page_free(&page);
-			return PURCHASE_OK;
+			memcpy(w->subs + w->nsubs, page.v, n * sizeof(*v));
+			w->nsubs += n;
+			snprintf(after, sizeof(after), "%s", page.v[n - 1].id);
 		}
 		pur_stripe_sub_page_free(&page);
+		if (!more)
+			goto out;
+		/* has_more with nothing to page from, or a cursor again. */
+		if (n == 0 || seen_before(&seen, after) != 0) {
+			err = pur_error_set(d, PURCHASE_EPROVIDER,
+			    "stripe list: has_more without a new cursor (%s) after %d pages", after,
+			    pages + 1);
+			goto out;
+		}
 	}
-	return pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: too many pages");
+	err = pur_error_set(d, PURCHASE_EPROVIDER, "stripe list: too many pages");
+out:
+	free(seen.v);
+	return err;
 }
 
 static enum purchase_err
@@ -140,31 +210,49 @@ fetch_numbers(struct purchase_ctx *ctx, struct world *w, struct purchase_detail 
 {
 	struct pur_twilio_owned_page page;
 	struct pur_call_info info;
+	struct seen seen = {NULL, 0, 0};
+	enum purchase_err err = PURCHASE_OK;
 	enum pur_call rc;
 	char next[1024] = "";
 	int pages;
+	size_t n;
 
 	for (pages = 0; pages < MAX_PAGES; pages++) {
 		rc = pur_twilio_list(&ctx->twilio, next[0] ? next : NULL, &page, &info);
-		if (rc != PUR_CALL_OK)
-			return pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: %s status=%ld",
+		if (rc != PUR_CALL_OK) {
+			err = pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: %s status=%ld",
 			    pur_call_name(rc), info.status);
-		if (page.n > 0) {
-			struct pur_twilio_owned *v = realloc(w->nums, (w->nnums + page.n) * sizeof(*v));
+			goto out;
+		}
+		n = page.n;
+		if (n > 0) {
+			struct pur_twilio_owned *v = realloc(w->nums, (w->nnums + n) * sizeof(*v));
 			if (v == NULL) {
 				pur_twilio_owned_page_free(&page);
-				return PURCHASE_ENOMEM;
+				err = PURCHASE_ENOMEM;
+				goto out;
 			}
 			w->nums = v;
-			memcpy(w->nums + w->nnums, page.v, page.n * sizeof(*v));
-			w->nnums += page.n;
+			memcpy(w->nums + w->nnums, page.v, n * sizeof(*v));
+			w->nnums += n;
 		}
 		memcpy(next, page.next, sizeof(next));
 		pur_twilio_owned_page_free(&page);
-		if (next[0] == '\0' || page.n == 0)
-			return PURCHASE_OK;
+		/* Twilio ends a list with next_page_uri null; an empty page
+		 * that still names a next one is followed (a cursor never
+		 * repeats), a cursor seen before is an error. */
+		if (next[0] == '\0')
+			goto out;
+		if (seen_before(&seen, next) != 0) {
+			err = pur_error_set(d, PURCHASE_EPROVIDER,
+			    "twilio list: next_page_uri repeats after %d pages", pages + 1);
+			goto out;
+		}
 	}
-	return pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: too many pages");
+	err = pur_error_set(d, PURCHASE_EPROVIDER, "twilio list: too many pages");
+out:
+	free(seen.v);
+	return err;
 }
 
 static int
@@ -210,8 +298,12 @@ check_number(void *arg, int64_t id, int64_t purchase_id, const char *e164, const
 	if (w->nours == w->capours) {
 		size_t cap = w->capours ? w->capours * 2 : 256;
 		char (*v)[17] = realloc(w->ours, cap * sizeof(*v));
-		if (v == NULL)
+		if (v == NULL) {
+			/* Stop, and say why: a number missing from w->ours
+			 * would be reported as no one's. */
+			w->err = PURCHASE_ENOMEM;
 			return 1;
+		}
 		w->ours = v;
 		w->capours = cap;
 	}
@@ -283,6 +375,10 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 		}
 		if (err != PURCHASE_OK)
 			goto out;
+		/* Made for another database's purchase of the same id (a
+		 * staging copy, a restored backup): not ours. */
+		if (w.subs[i].purchase_nonce[0] != '\0' && strcmp(w.subs[i].purchase_nonce, p.nonce) != 0)
+			continue;
 		if (p.state == PUR_FAILED)
 			report(&out, live ? "paid_without_number" : "charged_without_number",
 			    "purchase %" PRId64 " %s failed (%s) but subscription %s is %s%s", p.id,
@@ -292,7 +388,8 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 	sort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);
 
 	/* Our numbers, then what the carrier holds that we do not know. */
-	if ((err = pur_store_numbers_each(ctx->store, check_number, &w)) != PURCHASE_OK)
+	if ((err = pur_store_numbers_each(ctx->store, check_number, &w)) != PURCHASE_OK ||
+	    (err = w.err) != PURCHASE_OK)
 		goto out;
 	sort(w.ours, w.nours, sizeof(*w.ours), ours_cmp);
 	for (i = 1; i < w.nours; i++)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "e164.h"
 #include "error.h"
 #include "form.h"
 #include "store.h"
@@ -51,19 +52,25 @@ v_country(const char *v, struct query *q)
 	return 0;
 }
 
+/* Digits only, at most 10 (DESIGN §2.2), and at least 2: Twilio's
+ * Contains "can be between 2 and 16 characters long" (its spec's text). */
 static int
 v_contains(const char *v, struct query *q)
 {
-	if (strlen(v) > 10 || !all_digits(v))
+	size_t n = strlen(v);
+
+	if (n < 2 || n > 10 || !all_digits(v))
 		return -1;
 	snprintf(q->contains, sizeof(q->contains), "%s", v);
 	return 0;
 }
 
+/* A NANP area code, NXX: Twilio's AreaCode "applies to only phone numbers
+ * in the US and Canada" (checked with the country, in parse_query). */
 static int
 v_area_code(const char *v, struct query *q)
 {
-	if (strlen(v) > 5 || !all_digits(v))
+	if (strlen(v) != 3 || !all_digits(v) || v[0] < '2')
 		return -1;
 	snprintf(q->area_code, sizeof(q->area_code), "%s", v);
 	return 0;
@@ -136,21 +143,50 @@ parse_query(const char *qs, struct query *q, struct purchase_detail *d)
 	}
 	if (rc != 0)
 		return pur_error_set(d, PURCHASE_EPARAM, "malformed query string");
+	if (q->area_code[0] != '\0' && strcmp(q->country, "US") != 0 && strcmp(q->country, "CA") != 0)
+		return pur_error_set(d, PURCHASE_EPARAM, "area_code applies to US and CA only");
 	return PURCHASE_OK;
+}
+
+/* The carrier is not trusted to answer what was asked: a number of another
+ * country (iso_country, or a calling code that is not the country's) is
+ * dropped, never offered -- it would be sold under the price and the
+ * country of the search. Each drop is logged, as are the entries the
+ * parser skipped (not E.164). */
+static void
+keep_country(struct purchase_ctx *ctx, struct pur_twilio_avail_list *l, const char *country)
+{
+	size_t i, n = 0;
+
+	if (l->skipped > 0)
+		purchase_log(ctx, "twilio available %s: %zu entries dropped (no valid E.164 number)",
+		    country, l->skipped);
+	for (i = 0; i < l->n; i++) {
+		const struct pur_twilio_avail *a = &l->v[i];
+		if (strcmp(a->iso_country, country) != 0 ||
+		    pur_e164_in_country(a->phone_number, country) == 0) {
+			purchase_log(ctx, "twilio available %s: %s (iso_country %s) dropped: not of "
+			    "the country asked", country, a->phone_number,
+			    a->iso_country[0] ? a->iso_country : "-");
+			continue;
+		}
+		l->v[n++] = *a;
+	}
+	l->n = n;
 }
 
 enum purchase_err
 purchase_search(struct purchase_ctx *ctx, int64_t account_id, const char *qs,
     struct purchase_offers *out, struct purchase_detail *d)
 {
-	struct pur_twilio_avail_list avail = {0, NULL};
+	struct pur_twilio_avail_list avail = {0, NULL, 0};
 	struct pur_offer_row *rows = NULL;
 	struct pur_call_info info;
 	struct query q;
 	enum purchase_err err;
 	enum pur_call rc;
 	char price_id[PUR_ID_MAX];
-	int64_t cents, now = pur_now();
+	int64_t cents, now = pur_now(), retry = 0;
 	size_t i;
 	int attempt;
 
@@ -164,8 +200,11 @@ purchase_search(struct purchase_ctx *ctx, int64_t account_id, const char *qs,
 	    PURCHASE_OK)
 		return pur_error_set(d, err, "no price for %s %s", q.country, q.type);
 	if ((err = pur_store_search_rate_check(ctx->store, account_id,
-	         ctx->cfg->search_rate_per_minute, now)) != PURCHASE_OK)
+	         ctx->cfg->search_rate_per_minute, now, &retry)) != PURCHASE_OK) {
+		if (err == PURCHASE_ERATE)
+			pur_ctx_set_retry_after(ctx, retry);
 		return err;
+	}
 
 	/* A search changes nothing at the carrier: one more try when the first
 	 * certainly did not get through. */
@@ -179,6 +218,7 @@ purchase_search(struct purchase_ctx *ctx, int64_t account_id, const char *qs,
 	}
 	if (rc != PUR_CALL_OK)
 		return pur_error_set(d, PURCHASE_ESEARCH, "carrier search: %s", pur_call_name(rc));
+	keep_country(ctx, &avail, q.country);
 	if (avail.n > (size_t)q.limit)
 		avail.n = (size_t)q.limit;
 

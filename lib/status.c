@@ -75,12 +75,21 @@ purchase_status_of(enum purchase_err err)
 	return &table[err];
 }
 
+/*
+ * The body of every answer: a purchase's 201 {"message", "data"}, or a
+ * business error {"error", "message", "code"} (DESIGN §2: "error" for the
+ * existing clients, "message" -- the same text -- for those that read only
+ * that one, "code" ours). Every json-c allocation is checked: a reply is
+ * stored and replayed forever, so a half-built body must be an error,
+ * never an answer.
+ */
 enum purchase_err
 purchase_render(enum purchase_err outcome, const struct purchase_number *num,
     struct purchase_reply *out)
 {
 	const struct purchase_status *st = purchase_status_of(outcome);
 	json_object *o, *data;
+	int bad = 0;
 
 	out->body = NULL;
 	out->len = 0;
@@ -88,24 +97,25 @@ purchase_render(enum purchase_err outcome, const struct purchase_number *num,
 	if ((o = json_object_new_object()) == NULL)
 		return PURCHASE_ENOMEM;
 	if (outcome == PURCHASE_OK && num != NULL) {
-		json_object_object_add(o, "message", json_object_new_string(st->message));
-		if ((data = json_object_new_object()) == NULL)
+		bad |= pur_json_add(o, "message", json_object_new_string(st->message));
+		if ((data = json_object_new_object()) == NULL || pur_json_add(o, "data", data) != 0)
 			goto fail;
-		json_object_object_add(o, "data", data);
-		json_object_object_add(data, "id", json_object_new_int64(num->id));
-		json_object_object_add(data, "phone_number", json_object_new_string(num->phone_number));
-		json_object_object_add(data, "country_code", json_object_new_string(num->country_code));
-		json_object_object_add(data, "type", json_object_new_string(num->type));
-		json_object_object_add(data, "sms_capable", json_object_new_boolean(num->sms_capable));
+		bad |= pur_json_add(data, "id", json_object_new_int64(num->id));
+		bad |= pur_json_add(data, "phone_number", json_object_new_string(num->phone_number));
+		bad |= pur_json_add(data, "country_code", json_object_new_string(num->country_code));
+		bad |= pur_json_add(data, "type", json_object_new_string(num->type));
+		bad |= pur_json_add(data, "sms_capable", json_object_new_boolean(num->sms_capable));
 	} else {
-		json_object_object_add(o, "error", json_object_new_string(st->message));
-		json_object_object_add(o, "code", json_object_new_string(st->code));
+		bad |= pur_json_add(o, "error", json_object_new_string(st->message));
+		bad |= pur_json_add(o, "message", json_object_new_string(st->message));
+		bad |= pur_json_add(o, "code", json_object_new_string(st->code));
 	}
-	if ((out->body = pur_json_dump(o, &out->len)) == NULL)
+	if (bad || (out->body = pur_json_dump(o, &out->len)) == NULL)
 		goto fail;
 	json_object_put(o);
 	return PURCHASE_OK;
 fail:
 	json_object_put(o);
+	out->len = 0;
 	return PURCHASE_ENOMEM;
 }

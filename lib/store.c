@@ -55,11 +55,16 @@ enum stmt {
 	S_NUMBER_INSERT,
 	S_NUMBERS_LIVE_ALL,
 	S_IDEM_DELETE,
+	S_PURCHASE_DELETE,
 	S_COUNT_PURCHASES,
 	S_COUNT_NUMBERS,
 	S_PURCHASES_UNFINISHED,
 	S__MAX
 };
+
+/* The states in which a purchase still needs work (pur_state_at_rest). */
+#define UNFINISHED "('pending', 'subscribed', 'provisioned', 'paid', 'voiding', " \
+                   "'compensating', 'releasing')"
 
 static const char *const sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -95,7 +100,7 @@ static const char *const sql[S__MAX] = {
 	[S_OFFER_GET] = "SELECT country_code, type, price_cents, stripe_price_id, sms_capable, "
 	                "expires_at FROM offers WHERE account_id = ?1 AND phone_number = ?2 "
 	                "AND expires_at >= ?3",
-	[S_PURCHASE_COUNT] = "SELECT count(*) FROM purchases "
+	[S_PURCHASE_COUNT] = "SELECT count(*), coalesce(min(created_at), 0) FROM purchases "
 	                     "WHERE account_id = ?1 AND created_at >= ?2",
 	[S_NUMBER_LIVE] = "SELECT 1 FROM numbers WHERE phone_number = ?1 AND status <> 'released'",
 	[S_PURCHASE_LIVE] = "SELECT 1 FROM purchases WHERE phone_number = ?1 "
@@ -108,39 +113,40 @@ static const char *const sql[S__MAX] = {
 	[S_PURCHASE_INSERT] =
 	    "INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, "
 	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, lease_token, "
-	    "lease_until, created_at, updated_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11)",
+	    "lease_until, created_at, updated_at, nonce) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12)",
 	[S_PURCHASE_GET] =
 	    "SELECT id, account_id, phone_number, country_code, type, price_cents, "
 	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
 	    "coalesce(outcome, ''), coalesce(subscription_id, ''), coalesce(invoice_id, ''), "
 	    "coalesce(number_sid, ''), coalesce(period_end, 0), lease_token, lease_until, "
-	    "created_at FROM purchases WHERE id = ?1",
+	    "created_at, coalesce(nonce, ''), settle_at FROM purchases WHERE id = ?1",
 	[S_PURCHASE_SAVE] =
 	    "UPDATE purchases SET state = ?3, outcome = nullif(?4, ''), "
 	    "subscription_id = nullif(?5, ''), invoice_id = nullif(?6, ''), "
 	    "number_sid = nullif(?7, ''), period_end = nullif(?8, 0), lease_until = ?9, "
-	    "updated_at = ?10, payment_method = ?11 WHERE id = ?1 AND lease_token = ?2",
+	    "updated_at = ?10, payment_method = ?11, settle_at = ?12 "
+	    "WHERE id = ?1 AND lease_token = ?2",
 	[S_PURCHASE_LEASE] =
-	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2 "
-	    "WHERE id = ?1 AND state IN ('pending', 'subscribed', 'provisioned', 'paid', "
-	    "'compensating') AND lease_until <= ?2",
+	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
+	    "settle_at = max(settle_at, lease_until + ?4) "
+	    "WHERE id = ?1 AND state IN " UNFINISHED " AND lease_until <= ?2",
 	[S_PURCHASE_STALE] =
-	    "SELECT id FROM purchases WHERE state IN ('pending', 'subscribed', 'provisioned', "
-	    "'paid', 'compensating') AND lease_until <= ?1 ORDER BY lease_until LIMIT ?2",
+	    "SELECT id FROM purchases WHERE state IN " UNFINISHED " AND lease_until <= ?1 "
+	    "ORDER BY lease_until LIMIT ?2",
 	[S_NUMBER_INSERT] =
 	    "INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, "
 	    "sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
 	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
 	    "nullif(?10, 0), ?11, ?11)",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
+	[S_PURCHASE_DELETE] = "DELETE FROM purchases WHERE id = ?1 AND lease_token = ?2",
 	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
 	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
 	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
 	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
-	                           "WHERE state IN ('pending', 'subscribed', 'provisioned', "
-	                           "'paid', 'compensating') ORDER BY id",
+	                           "WHERE state IN " UNFINISHED " ORDER BY id",
 };
 
 struct pur_store {
@@ -158,8 +164,10 @@ static const char *const state_names[PUR_STATE__MAX] = {
 	[PUR_PROVISIONED] = "provisioned",
 	[PUR_PAID] = "paid",
 	[PUR_COMPLETE] = "complete",
+	[PUR_VOIDING] = "voiding",
 	[PUR_COMPENSATING] = "compensating",
 	[PUR_FAILED] = "failed",
+	[PUR_RELEASING] = "releasing",
 	[PUR_RELEASED] = "released",
 };
 
@@ -566,6 +574,49 @@ run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
 	return PURCHASE_OK;
 }
 
+/*
+ * Migrations: pur_migrations[v - 1] (generated from sql/) takes a database
+ * from version v - 1 to v; each runs in its own transaction with the
+ * version it reaches, so a failure leaves the last good version. Foreign
+ * keys are off while they run -- a migration may rebuild a table others
+ * reference, which SQLite does by copy, drop and rename -- and checked
+ * before each commit.
+ */
+#define NMIGRATIONS ((int)(sizeof(pur_migrations) / sizeof(pur_migrations[0])))
+_Static_assert(sizeof(pur_migrations) / sizeof(pur_migrations[0]) == PUR_SCHEMA_VERSION,
+    "lib/local.mk's PUR_MIGRATIONS and PUR_SCHEMA_VERSION disagree");
+
+static enum purchase_err
+migrate_one(struct pur_store *s, int to, struct purchase_detail *d)
+{
+	char bump[64];
+	sqlite3_stmt *st;
+	enum purchase_err err;
+	int rc;
+
+	if ((err = begin(s)) != PURCHASE_OK)
+		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", to);
+	if ((err = run_script(s, pur_migrations[to - 1], d)) != PURCHASE_OK ||
+	    (err = run_script(s, bump, d)) != PURCHASE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
+		err = pur_error_set(d, PURCHASE_EDB, "%s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		err = pur_error_set(d, PURCHASE_EDB, "migration to version %d breaks a foreign key",
+		    to);
+		goto out;
+	}
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
 enum purchase_err
 pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
 {
@@ -574,23 +625,18 @@ pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
 
 	if ((err = run_script(s, "PRAGMA journal_mode=WAL", d)) != PURCHASE_OK)
 		return err;
-	if ((err = begin(s)) != PURCHASE_OK)
-		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
 	if ((err = pur_store_schema_version(s, &v)) != PURCHASE_OK)
-		goto out;
-	if (v == PUR_SCHEMA_VERSION)
-		goto out;
-	if (v != 0) {
-		err = pur_error_set(d, PURCHASE_ESCHEMA, "database is at schema version %d; "
+		return pur_error_set(d, err, "cannot read the schema version");
+	if (v > NMIGRATIONS || v < 0)
+		return pur_error_set(d, PURCHASE_ESCHEMA, "database is at schema version %d; "
 		    "this build knows version %d", v, PUR_SCHEMA_VERSION);
-		goto out;
-	}
-	if ((err = run_script(s, pur_schema_sql, d)) != PURCHASE_OK ||
-	    (err = run_script(s, "PRAGMA user_version = 1", d)) != PURCHASE_OK)
-		goto out;
-	return commit(s);
-out:
-	rollback(s);
+	if (v == NMIGRATIONS)
+		return PURCHASE_OK;
+	if ((err = run_script(s, "PRAGMA foreign_keys=OFF", d)) != PURCHASE_OK)
+		return err;
+	for (; v < NMIGRATIONS && err == PURCHASE_OK; v++)
+		err = migrate_one(s, v + 1, d);
+	(void)run_script(s, "PRAGMA foreign_keys=ON", NULL);
 	return err;
 }
 
@@ -769,7 +815,8 @@ pur_store_price_get(struct pur_store *s, const char *country, const char *type,
 }
 
 enum purchase_err
-pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit, int64_t now)
+pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit, int64_t now,
+    int64_t *retry_after)
 {
 	sqlite3_stmt *st;
 	enum purchase_err err = PURCHASE_OK;
@@ -782,8 +829,11 @@ pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit,
 	sqlite3_bind_int64(st, 1, account_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 0) > now - 60 && sqlite3_column_int64(st, 1) >= limit)
+		if (sqlite3_column_int64(st, 0) > now - 60 && sqlite3_column_int64(st, 1) >= limit) {
 			err = PURCHASE_ERATE;
+			/* The window starts over a minute after it began. */
+			*retry_after = sqlite3_column_int64(st, 0) + 60 - now;
+		}
 	} else if (rc != SQLITE_DONE) {
 		err = map_rc(rc);
 	}
@@ -868,19 +918,22 @@ pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, i
 
 enum purchase_err
 pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t since,
-    long *count)
+    long *count, int64_t *oldest)
 {
 	sqlite3_stmt *st = get(s, S_PURCHASE_COUNT);
 	int rc;
 
 	*count = 0;
+	*oldest = 0;
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int64(st, 2, since);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		*count = (long)sqlite3_column_int64(st, 0);
+		*oldest = sqlite3_column_int64(st, 1);
+	}
 	done(st);
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
@@ -1002,6 +1055,8 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	bind_text(ins, 9, p->payment_method);
 	sqlite3_bind_int64(ins, 10, p->lease_until);
 	sqlite3_bind_int64(ins, 11, now);
+	if (p->nonce[0] != '\0')
+		bind_text(ins, 12, p->nonce);
 	rc = sqlite3_step(ins);
 	done(ins);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -1059,6 +1114,8 @@ purchase_from_row(sqlite3_stmt *st, struct pur_purchase *p)
 	p->lease_token = sqlite3_column_int64(st, 16);
 	p->lease_until = sqlite3_column_int64(st, 17);
 	p->created_at = sqlite3_column_int64(st, 18);
+	copy_col(st, 19, p->nonce, sizeof(p->nonce));
+	p->settle_at = sqlite3_column_int64(st, 20);
 }
 
 enum purchase_err
@@ -1099,6 +1156,7 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 	sqlite3_bind_int64(st, 9, lease_until);
 	sqlite3_bind_int64(st, 10, now);
 	bind_text(st, 11, p->payment_method);
+	sqlite3_bind_int64(st, 12, p->settle_at);
 	rc = sqlite3_step(st);
 	done(st);
 	if (rc != SQLITE_DONE)
@@ -1144,7 +1202,7 @@ pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p, int64
 
 enum purchase_err
 pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t lease_until,
-    struct pur_purchase *p)
+    int64_t settle, struct pur_purchase *p)
 {
 	sqlite3_stmt *st = get(s, S_PURCHASE_LEASE);
 	enum purchase_err err;
@@ -1157,6 +1215,7 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, lease_until);
+	sqlite3_bind_int64(st, 4, settle);
 	rc = sqlite3_step(st);
 	done(st);
 	if (rc != SQLITE_DONE) {
@@ -1164,7 +1223,7 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 		goto out;
 	}
 	if (sqlite3_changes(s->db) == 0) {
-		/* Finished, absent, or someone else's lease still runs. */
+		/* At rest, absent, or someone else's lease still runs. */
 		err = pur_store_purchase_get(s, id, p);
 		if (err == PURCHASE_OK)
 			err = pur_state_at_rest(p->state) || p->state == PUR_STATE__MAX ?
@@ -1283,22 +1342,34 @@ pur_store_unfinished_each(struct pur_store *s,
 enum purchase_err
 pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t now)
 {
-	sqlite3_stmt *del = get(s, S_IDEM_DELETE);
+	sqlite3_stmt *del = get(s, S_IDEM_DELETE), *pdel = get(s, S_PURCHASE_DELETE);
 	enum purchase_err err;
 	int rc;
 
-	if (del == NULL)
+	(void)now;
+	if (del == NULL || pdel == NULL)
 		return map_rc(sqlite3_errcode(s->db));
+	/* Not synced: lost to a power cut, the claim comes back, and recovery
+	 * ends it (it never reached Stripe's write endpoints). */
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	p->state = PUR_FAILED;
-	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
-		goto out;
 	sqlite3_bind_int64(del, 1, p->id);
 	rc = sqlite3_step(del);
 	done(del);
 	if (rc != SQLITE_DONE) {
 		err = map_rc(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(pdel, 1, p->id);
+	sqlite3_bind_int64(pdel, 2, p->lease_token);
+	rc = sqlite3_step(pdel);
+	done(pdel);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = PURCHASE_ELEASE;
 		goto out;
 	}
 	return commit(s);

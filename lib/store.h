@@ -12,7 +12,7 @@
 
 #include "purchase.h"
 
-#define PUR_SCHEMA_VERSION 1
+#define PUR_SCHEMA_VERSION 2
 #define PUR_ID_MAX 256
 
 struct pur_store;
@@ -78,9 +78,10 @@ struct pur_offer_row {
 };
 
 /* ERATE when the account's search window (60 s) already holds limit
- * searches (limit 0: no limit). Read only. */
+ * searches (limit 0: no limit), with *retry_after the seconds until it
+ * starts over. Read only. */
 enum purchase_err pur_store_search_rate_check(struct pur_store *s, int64_t account_id,
-    long limit, int64_t now);
+    long limit, int64_t now, int64_t *retry_after);
 /* Records the offers (replacing older ones of the same numbers), counts the
  * search in the rate window, and prunes a few expired offers: one
  * transaction. */
@@ -92,21 +93,25 @@ enum purchase_err pur_store_offer_get(struct pur_store *s, int64_t account_id,
     const char *e164, int64_t now, struct pur_offer_row *out);
 
 /* --- purchases --- */
-/* The states of a purchase (DESIGN §3): the database keeps their names
- * (pur_state_name) under a CHECK; the flow that moves between them is the
- * table in purchase.c.
+
+/* The states of a purchase (DESIGN §3, §3a): the database keeps their
+ * names (pur_state_name) under a CHECK; the flow that moves between them
+ * is the table in purchase.c.
  *
  *   pending -> subscribed -> provisioned -> (paid) -> complete
- *   (refused) -> compensating -> failed                            */
+ *   (refused) -> voiding -> compensating -> failed
+ *   complete -> releasing -> released                              */
 enum pur_state {
 	PUR_PENDING,      /* claimed; no subscription recorded */
 	PUR_SUBSCRIBED,   /* subscription (incomplete, unpaid) recorded */
 	PUR_PROVISIONED,  /* number bought at the carrier */
 	PUR_PAID,         /* invoice paid: never stored on its own (the finish is) */
 	PUR_COMPLETE,     /* delivered: the number is the account's */
-	PUR_COMPENSATING, /* refused; undoing what was done */
+	PUR_VOIDING,      /* refused; making payment impossible before undoing */
+	PUR_COMPENSATING, /* refused, the money settled; undoing the rest */
 	PUR_FAILED,       /* refused and undone */
-	PUR_RELEASED,     /* (in the schema's CHECK; not used yet) */
+	PUR_RELEASING,    /* the number's subscription ended: releasing it */
+	PUR_RELEASED,     /* released at the carrier */
 	PUR_STATE__MAX
 };
 
@@ -126,9 +131,12 @@ const char *pur_outcome_name(enum pur_outcome o);
 /* 1 for a state that needs no more work (complete, failed, released). */
 int pur_state_at_rest(enum pur_state st);
 
+#define PUR_NONCE_LEN 32 /* hex characters: 128 random bits */
+
 struct pur_purchase {
 	int64_t id;
 	int64_t account_id;
+	char nonce[PUR_NONCE_LEN + 1]; /* "" for purchases made before schema 2 */
 	char phone_number[17];
 	char country_code[3];
 	char type[16];
@@ -145,12 +153,16 @@ struct pur_purchase {
 	int64_t period_end;
 	int64_t lease_token;
 	int64_t lease_until;
+	/* No provider request of an earlier holder of the lease, nor an
+	 * unanswered one of this holder, can still land after this time. */
+	int64_t settle_at;
 	int64_t created_at;
 };
 
-/* Purchases created by the account since a time (for its rate limit). */
+/* Purchases created by the account since a time (for its rate limit), and
+ * when the oldest of them was (0 when none). */
 enum purchase_err pur_store_purchase_count_since(struct pur_store *s, int64_t account_id,
-    int64_t since, long *count);
+    int64_t since, long *count, int64_t *oldest);
 
 /* 1 in *used when the number has a live purchase or an unreleased number. */
 enum purchase_err pur_store_number_in_use(struct pur_store *s, const char *e164, int *used);
@@ -173,8 +185,8 @@ enum purchase_err pur_store_idem_get(struct pur_store *s, int64_t account_id, co
  * decides between replay, 409 and 422); when the number is in use (an
  * unreleased number, or the partial unique index refusing a second live
  * purchase), EIN_USE; else inserts the purchase (state pending, lease token
- * 1 until lease_until) and the idempotency record, and fills p->id and
- * p->lease_token. */
+ * 1 until lease_until, p->nonce) and the idempotency record, and fills
+ * p->id and p->lease_token. */
 enum purchase_err pur_store_claim(struct pur_store *s, struct pur_purchase *p,
     const char *key, const char *request_hash, int64_t now, struct pur_idem *idem);
 
@@ -191,11 +203,12 @@ enum purchase_err pur_store_purchase_save(struct pur_store *s, const struct pur_
     int64_t now, int64_t lease_until, const struct purchase_reply *reply, int durable);
 
 /* Takes the lease of purchase id if it is unfinished and its lease has
- * expired (or force is set and it is unfinished): bumps the token, sets
- * lease_until, and fills *p. EIDEM_BUSY when another holder's lease is
- * still running; ENOT_FOUND when the purchase is finished or absent. */
+ * expired: bumps the token, sets lease_until, moves settle_at to at least
+ * the old lease's end + settle (what the last holder may have sent is given
+ * that long to land), and fills *p. EIDEM_BUSY when another holder's lease
+ * is still running; ENOT_FOUND when the purchase is at rest or absent. */
 enum purchase_err pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now,
-    int64_t lease_until, struct pur_purchase *p);
+    int64_t lease_until, int64_t settle, struct pur_purchase *p);
 
 /* Ends a purchase, fenced by its token (ELEASE), in one transaction: state
  * complete and the number row created -- its id is the purchase's -- when
@@ -208,9 +221,11 @@ enum purchase_err pur_store_purchase_end(struct pur_store *s, struct pur_purchas
 enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids,
     size_t max, size_t *n);
 
-/* Ends a purchase that never reached a provider (state failed, fenced by
- * its token) and forgets its Idempotency-Key, so that a retry with the key
- * is judged afresh (e.g. once a payment method was added). */
+/* Takes back a claim that never reached a provider that changes anything
+ * (fenced by its token): the purchase row and its Idempotency-Key record
+ * are deleted, so that the check phase wrote nothing in the end (DESIGN
+ * §3: the payment-method check is one of the checks) and a retry with the
+ * key is judged afresh (e.g. once a payment method was added). */
 enum purchase_err pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p,
     int64_t now);
 

@@ -1,9 +1,10 @@
 /*
  * stripe.c -- Stripe API v1: form bodies out, JSON replies in.
  *
- * Every POST carries an Idempotency-Key derived from the purchase id and the
- * step, so a retry after a lost reply gets Stripe's stored answer instead of
- * a second subscription or a second charge.
+ * Every POST that creates or charges carries an Idempotency-Key derived
+ * from the purchase's nonce and the step, so a retry after a lost reply
+ * gets Stripe's stored answer instead of a second subscription or a second
+ * charge.
  */
 #include "autoconfig.h"
 
@@ -20,17 +21,42 @@
 #define FORM_MAX 4096
 
 int
+pur_stripe_sub_ended(const char *status)
+{
+	return strcmp(status, "canceled") == 0 || strcmp(status, "incomplete_expired") == 0;
+}
+
+int
+pur_stripe_idem_key(const struct pur_stripe_ref *ref, const char *step, char *out, size_t n)
+{
+	int w;
+
+	if (ref->nonce != NULL && ref->nonce[0] != '\0')
+		w = snprintf(out, n, "purchase-%s-%s", ref->nonce, step);
+	else
+		w = snprintf(out, n, "purchase-%" PRId64 "-%s", ref->id, step);
+	return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+int
 pur_stripe_build_subscription(struct pur_buf *b, const char *customer, const char *price,
-    const char *payment_method, int64_t purchase_id)
+    const char *payment_method, const struct pur_stripe_ref *ref)
 {
 	char id[24];
 
-	snprintf(id, sizeof(id), "%" PRId64, purchase_id);
+	snprintf(id, sizeof(id), "%" PRId64, ref->id);
+	/* A PaymentMethod, or a legacy card/source the customer has only as
+	 * default_source (subscription.default_source in the spec). */
 	if (pur_form_add(b, "customer", customer) != 0 ||
 	    pur_form_add(b, "items[0][price]", price) != 0 ||
-	    pur_form_add(b, "default_payment_method", payment_method) != 0 ||
+	    pur_form_add(b, strncmp(payment_method, "pm_", 3) == 0 ? "default_payment_method" :
+	                                                             "default_source",
+	        payment_method) != 0 ||
 	    pur_form_add(b, "payment_behavior", "default_incomplete") != 0 ||
 	    pur_form_add(b, "metadata[purchase_id]", id) != 0)
+		return -1;
+	if (ref->nonce != NULL && ref->nonce[0] != '\0' &&
+	    pur_form_add(b, "metadata[purchase_nonce]", ref->nonce) != 0)
 		return -1;
 	return 0;
 }
@@ -64,6 +90,11 @@ pur_stripe_parse_customer(const char *body, size_t len, char pm[PUR_STRIPE_ID])
 		if (copy_id(is, "default_payment_method", pm, PUR_STRIPE_ID) != 0)
 			goto out;
 	}
+	/* Stripe bills default_source when there is no default payment
+	 * method (customer.default_source: a card_ or src_ id, expandable). */
+	if (pm[0] == '\0' && json_object_object_get_ex(o, "default_source", NULL) &&
+	    copy_id(o, "default_source", pm, PUR_STRIPE_ID) != 0)
+		goto out;
 	rc = 0;
 out:
 	json_object_put(o);
@@ -85,8 +116,11 @@ sub_from(json_object *o, struct pur_stripe_sub *out)
 	if ((md = pur_json_obj(o, "latest_invoice")) != NULL &&
 	    pur_json_bool(md, "paid", &out->invoice_paid) != 0)
 		out->invoice_paid = 0;
-	if ((md = pur_json_obj(o, "metadata")) != NULL)
+	if ((md = pur_json_obj(o, "metadata")) != NULL) {
 		(void)pur_json_copy(md, "purchase_id", out->purchase_id, sizeof(out->purchase_id));
+		(void)pur_json_copy(md, "purchase_nonce", out->purchase_nonce,
+		    sizeof(out->purchase_nonce));
+	}
 	if (pur_json_int(o, "current_period_end", &end) == 0)
 		out->current_period_end = end;
 	(void)pur_json_bool(o, "cancel_at_period_end", &out->cancel_at_period_end);
@@ -289,21 +323,24 @@ pur_stripe_customer_get(const struct pur_stripe *s, const char *customer,
 }
 
 enum pur_call
-pur_stripe_subscription_create(const struct pur_stripe *s, int64_t purchase_id,
+pur_stripe_subscription_create(const struct pur_stripe *s, const struct pur_stripe_ref *ref,
     const char *customer, const char *price, const char *payment_method,
     struct pur_stripe_sub *out, struct pur_call_info *info)
 {
 	struct pur_http_reply r;
 	struct pur_buf url, form;
 	enum pur_call rc = PUR_CALL_RETRY;
-	char idem[64];
+	char idem[128];
 
-	snprintf(idem, sizeof(idem), "purchase-%" PRId64 "-subscribe", purchase_id);
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (pur_stripe_idem_key(ref, "subscribe", idem, sizeof(idem)) != 0)
+		return PUR_CALL_REJECTED;
 	pur_http_reply_init(&r);
 	pur_buf_init(&url, URL_MAX);
 	pur_buf_init(&form, FORM_MAX);
 	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions", NULL, NULL) == 0 &&
-	    pur_stripe_build_subscription(&form, customer, price, payment_method, purchase_id) == 0) {
+	    pur_stripe_build_subscription(&form, customer, price, payment_method, ref) == 0) {
 		rc = call(s, "POST", url.data, form.data, idem, &r, info);
 		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, out));
 		if (rc == PUR_CALL_OK && out->latest_invoice[0] == '\0')
@@ -352,8 +389,32 @@ pur_stripe_subscription_cancel(const struct pur_stripe *s, const char *sub,
 	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/", sub, NULL) == 0) {
 		rc = call(s, "DELETE", url.data, NULL, NULL, &r, info);
 		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, &out));
-		if (rc == PUR_CALL_OK && strcmp(out.status, "canceled") != 0)
+		/* Refused: most likely ended already (Stripe refuses to cancel
+		 * what has ended); the subscription itself says. */
+		if (rc == PUR_CALL_REJECTED)
+			rc = pur_stripe_subscription_get(s, sub, &out, info);
+		if (rc == PUR_CALL_OK && !pur_stripe_sub_ended(out.status))
 			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_get(const struct pur_stripe *s, const char *sub,
+    struct pur_stripe_sub *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	memset(out, 0, sizeof(*out));
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/", sub, NULL) == 0) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, out));
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);
@@ -380,15 +441,18 @@ pur_stripe_subscription_release(const struct pur_stripe *s, const char *sub,
 }
 
 enum pur_call
-pur_stripe_invoice_pay(const struct pur_stripe *s, int64_t purchase_id, const char *invoice,
-    struct pur_stripe_invoice *out, struct pur_call_info *info)
+pur_stripe_invoice_pay(const struct pur_stripe *s, const struct pur_stripe_ref *ref,
+    const char *invoice, struct pur_stripe_invoice *out, struct pur_call_info *info)
 {
 	struct pur_http_reply r;
 	struct pur_buf url;
 	enum pur_call rc = PUR_CALL_RETRY;
-	char idem[64];
+	char idem[128];
 
-	snprintf(idem, sizeof(idem), "purchase-%" PRId64 "-pay", purchase_id);
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (pur_stripe_idem_key(ref, "pay", idem, sizeof(idem)) != 0)
+		return PUR_CALL_REJECTED;
 	pur_http_reply_init(&r);
 	pur_buf_init(&url, URL_MAX);
 	if (make_url(&url, s->cfg->stripe_api_base, "/v1/invoices/", invoice, "/pay") == 0) {
@@ -396,6 +460,33 @@ pur_stripe_invoice_pay(const struct pur_stripe *s, int64_t purchase_id, const ch
 		rc = PARSED(rc, pur_stripe_parse_invoice(r.body.data, r.body.len, out));
 		if (rc == PUR_CALL_OK && !out->paid)
 			rc = PUR_CALL_UNKNOWN;
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_invoice_void(const struct pur_stripe *s, const char *invoice,
+    struct pur_stripe_invoice *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+
+	memset(out, 0, sizeof(*out));
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	if (make_url(&url, s->cfg->stripe_api_base, "/v1/invoices/", invoice, "/void") == 0) {
+		/* No Idempotency-Key: voiding is idempotent by itself (a void
+		 * invoice stays void; a second void is refused, then read). */
+		rc = call(s, "POST", url.data, "", NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_invoice(r.body.data, r.body.len, out));
+		if (rc == PUR_CALL_OK && strcmp(out->status, "void") != 0)
+			rc = PUR_CALL_UNKNOWN;
+		/* Refused (paid, void already, or not open): what is it now? */
+		if (rc == PUR_CALL_REJECTED)
+			rc = pur_stripe_invoice_get(s, invoice, out, info);
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);

@@ -79,6 +79,7 @@ pur_twilio_parse_available(const char *body, size_t len, struct pur_twilio_avail
 
 	out->n = 0;
 	out->v = NULL;
+	out->skipped = 0;
 	if ((o = pur_json_parse_reply(body, len)) == NULL)
 		return -1;
 	if ((arr = pur_json_arr(o, "available_phone_numbers")) == NULL)
@@ -94,8 +95,10 @@ pur_twilio_parse_available(const char *body, size_t len, struct pur_twilio_avail
 		a = &out->v[out->n];
 		memset(a, 0, sizeof(*a));
 		if ((pn = pur_json_str(e, "phone_number")) == NULL ||
-		    pur_e164_parse(pn, strlen(pn), a->phone_number) != 0)
+		    pur_e164_parse(pn, strlen(pn), a->phone_number) != 0) {
+			out->skipped++;
 			continue;
+		}
 		if (pur_json_copy(e, "friendly_name", a->friendly_name, sizeof(a->friendly_name)) != 0)
 			pur_e164_format(a->phone_number, a->friendly_name, sizeof(a->friendly_name));
 		(void)pur_json_copy(e, "iso_country", a->iso_country, sizeof(a->iso_country));
@@ -261,6 +264,7 @@ pur_twilio_available(const struct pur_twilio *t, const char *country, const char
 
 	out->n = 0;
 	out->v = NULL;
+	out->skipped = 0;
 	pur_http_reply_init(&r);
 	pur_buf_init(&url, URL_MAX);
 	if (pur_twilio_build_available_url(&url, t->cfg->twilio_api_base,

@@ -26,6 +26,7 @@ struct pur_twilio_avail {
 struct pur_twilio_avail_list {
 	size_t n;
 	struct pur_twilio_avail *v; /* malloc'd */
+	size_t skipped;             /* entries dropped: no phone_number, or not E.164 */
 };
 
 void pur_twilio_avail_list_free(struct pur_twilio_avail_list *l);
@@ -37,7 +38,8 @@ int pur_twilio_build_available_url(struct pur_buf *url, const char *base, const 
     const char *country, const char *type, const char *area_code, const char *contains,
     int page_size);
 /* Parses the list; entries with a phone number that is not E.164 are
- * skipped (never offered). -1 when malformed or out of memory. */
+ * skipped (never offered) and counted in out->skipped. -1 when malformed
+ * or out of memory. */
 int pur_twilio_parse_available(const char *body, size_t len, struct pur_twilio_avail_list *out);
 /* The "sid" of an IncomingPhoneNumber resource. */
 int pur_twilio_parse_incoming(const char *body, size_t len, char sid[PUR_TWILIO_SID]);

@@ -1,16 +1,17 @@
 #!/bin/bash
 # faults.sh -- the provider fault matrix of issue 3:
 #
-#   {create subscription, buy number, pay invoice, cancel subscription,
-#    release number} x {connection refused, timeout before the work,
-#    timeout after the work, 500, 429, malformed reply}
+#   {create subscription, buy number, pay invoice, void invoice, cancel
+#    subscription, release number} x {connection refused, timeout before
+#    the work, timeout after the work, 500, 429, malformed reply}
 #
 # Each cell runs a purchase through lighttpd with the fault armed (once,
 # and until cleared), then recovery; after each, the invariant checker
 # (purchasectl reconcile) must find no difference and the sandbox must
 # count at most one effective subscription, payment and buy per purchase.
-# Cancel and release only happen on the way back, so their cells use a card
-# that declines. "Connection refused" cannot be injected per operation by
+# Void, cancel and release only happen on the way back, so their cells use
+# a card that declines. While such a fault lasts, `purchasectl recover`
+# must say that it left work (exit 3), and finish once the fault is gone. "Connection refused" cannot be injected per operation by
 # the sandbox (it is behind lighttpd); those cells stop the purchase at the
 # crash point just before the operation (fault-injection build) and drive
 # it on with that vendor's base URL pointing at a closed port.
@@ -39,12 +40,12 @@ settle() {	# settle NUMBER DESC
 # The account a cell uses: the way back needs a declining card.
 key_for() {
 	case "$1" in
-	subscription_cancel|number_release) echo "$D_KEY" ;;
+	invoice_void|subscription_cancel|number_release) echo "$D_KEY" ;;
 	*) echo "$A_KEY" ;;
 	esac
 }
 
-for op in subscription_create number_buy invoice_pay subscription_cancel number_release; do
+for op in subscription_create number_buy invoice_pay invoice_void subscription_cancel number_release; do
 	key=$(key_for "$op")
 	for kind in timeout_before timeout_after 500 429 malformed; do
 		for count in 1 -1; do
@@ -57,6 +58,13 @@ for op in subscription_create number_buy invoice_pay subscription_cancel number_
 			201|402|500|400) ok 0 "$op x $kind ($count): answered $H_STATUS" ;;
 			*) ok 1 "$op x $kind ($count): answered $H_STATUS $H_BODY" ;;
 			esac
+			# (a release answered 2xx with a malformed body is done: a
+			# DELETE's reply has nothing to read)
+			if [ "$count" = -1 ] && [ "$(key_for "$op")" = "$D_KEY" ] &&
+				[ "$op $kind" != "number_release malformed" ]; then
+				env $LATER "$PURCHASECTL" recover 2>/dev/null
+				is "$?" 3 "$op x $kind ($count): recover exits 3 while the undo cannot finish"
+			fi
 			settle "$NUM" "$op x $kind ($count)"
 		done
 	done
@@ -71,7 +79,8 @@ refused_conf() {	# refused_conf stripe|twilio -- a config whose base is closed
 }
 if [ "$fi_build" = 1 ]; then
 	for cell in "subscription_create after_claim stripe" "number_buy after_subscribe twilio" \
-		"invoice_pay after_provision stripe" "number_release after_decide twilio" \
+		"invoice_pay after_provision stripe" "invoice_void after_pay stripe" \
+		"number_release after_decide twilio" \
 		"subscription_cancel after_release stripe"; do
 		set -- $cell
 		op=$1 point=$2 vendor=$3

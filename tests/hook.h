@@ -17,6 +17,10 @@ struct canned {
 	enum pur_http_outcome outcome;
 	long status;
 	const char *body;               /* NULL: no body */
+	/* the reply to every later call, when then_body is set (a client
+	 * that asks again: cancel refused, then the subscription read) */
+	long then_status;
+	const char *then_body;
 	/* the request seen */
 	int calls;
 	char method[16];
@@ -64,6 +68,12 @@ canned_hook(void *arg, const struct pur_http_req *req, struct pur_http_reply *r)
 	r->outcome = c->outcome;
 	r->status = c->status;
 	r->elapsed_ms = 7;
+	if (c->calls > 1 && c->then_body != NULL) {
+		r->outcome = PUR_HTTP_REPLY;
+		r->status = c->then_status;
+		return pur_buf_add(&r->body, c->then_body, strlen(c->then_body)) != 0 ?
+		    PURCHASE_ENOMEM : PURCHASE_OK;
+	}
 	if (c->body != NULL && pur_buf_add(&r->body, c->body, strlen(c->body)) != 0)
 		return PURCHASE_ENOMEM;
 	return c->ret;

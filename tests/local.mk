@@ -12,7 +12,12 @@ UNIT_TESTS = \
 	tests/test-auth \
 	tests/test-stripe \
 	tests/test-twilio \
-	tests/test-status
+	tests/test-status \
+	tests/test-http \
+	tests/test-flow \
+	tests/test-reconcile \
+	tests/test-router \
+	tests/test-store
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) tests/test-exports.sh
 EXTRA_DIST += tests/test-exports.sh \
@@ -59,6 +64,22 @@ tests_test_twilio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_status_SOURCES = tests/test-status.c tests/tap.h
 tests_test_status_LDADD = lib/libpurchase-internal.la
 tests_test_status_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_flow_SOURCES = tests/test-flow.c tests/tap.h tests/fake.h tests/fixture.h
+tests_test_flow_LDADD = lib/libpurchase-internal.la
+tests_test_flow_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_reconcile_SOURCES = tests/test-reconcile.c tests/tap.h tests/fake.h tests/fixture.h
+tests_test_reconcile_LDADD = lib/libpurchase-internal.la
+tests_test_reconcile_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_router_SOURCES = tests/test-router.c tests/tap.h tests/fake.h tests/fixture.h \
+	cgi-bin/request.c cgi-bin/router.c cgi-bin/reply.c
+tests_test_router_LDADD = lib/libpurchase-internal.la
+tests_test_router_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -I$(top_srcdir)/cgi-bin
+tests_test_store_SOURCES = tests/test-store.c tests/tap.h
+tests_test_store_LDADD = lib/libpurchase-internal.la
+tests_test_store_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_http_SOURCES = tests/test-http.c tests/tap.h
+tests_test_http_LDADD = lib/libpurchase-internal.la -lpthread
+tests_test_http_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) -pthread
 
 # Integration tests: the built binaries under a real lighttpd on loopback,
 # driven with curl (tests/harness.sh). They need lighttpd, curl, jq and the

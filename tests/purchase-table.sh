@@ -6,15 +6,15 @@
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$abs_top_srcdir/tests/harness.sh"
 
-IN_USE='{"error":"This phone number is already in use.","code":"number_in_use"}'
-NOT_AVAIL='{"error":"This phone number is not available for purchase. Please search for available numbers first.","code":"number_not_available"}'
-NO_PM='{"error":"No payment method found. Please add a payment method to your account.","code":"no_payment_method"}'
-DECLINED='{"error":"Payment failed. Please update your payment method.","code":"payment_failed"}'
-BAD_E164='{"error":"Unable to parse phone number. Please provide a valid E.164 format number.","code":"invalid_phone_number"}'
-MISSING='{"error":"Unable to parse phone number. Please provide a valid E.164 format number.","code":"phone_number_required"}'
-PROVIDER='{"error":"Failed to purchase phone number from provider. Please contact support.","code":"provider_error"}'
-BAD_BODY='{"error":"Request body must be a JSON object with only the documented fields.","code":"invalid_body"}'
-UNAUTH='{"error":"Unauthenticated.","code":"unauthenticated"}'
+IN_USE='{"error":"This phone number is already in use.","message":"This phone number is already in use.","code":"number_in_use"}'
+NOT_AVAIL='{"error":"This phone number is not available for purchase. Please search for available numbers first.","message":"This phone number is not available for purchase. Please search for available numbers first.","code":"number_not_available"}'
+NO_PM='{"error":"No payment method found. Please add a payment method to your account.","message":"No payment method found. Please add a payment method to your account.","code":"no_payment_method"}'
+DECLINED='{"error":"Payment failed. Please update your payment method.","message":"Payment failed. Please update your payment method.","code":"payment_failed"}'
+BAD_E164='{"error":"Unable to parse phone number. Please provide a valid E.164 format number.","message":"Unable to parse phone number. Please provide a valid E.164 format number.","code":"invalid_phone_number"}'
+MISSING='{"error":"Unable to parse phone number. Please provide a valid E.164 format number.","message":"Unable to parse phone number. Please provide a valid E.164 format number.","code":"phone_number_required"}'
+PROVIDER='{"error":"Failed to purchase phone number from provider. Please contact support.","message":"Failed to purchase phone number from provider. Please contact support.","code":"provider_error"}'
+BAD_BODY='{"error":"Request body must be a JSON object with only the documented fields.","message":"Request body must be a JSON object with only the documented fields.","code":"invalid_body"}'
+UNAUTH='{"error":"Unauthenticated.","message":"Unauthenticated.","code":"unauthenticated"}'
 BUY=/api/user/phone-numbers/purchase
 
 
@@ -38,6 +38,11 @@ sub_of() {	# the sandbox subscription of our purchase of NUMBER
 	h_ledger | jq -c --arg p "$pid" '[.subscriptions[] | select(.metadata.purchase_id == $p)]'
 }
 owned() { h_ledger | jq --arg n "$1" '[.numbers[] | select(.phone_number == $n and .status == "owned")] | length'; }
+invoice_status_of() {	# the status of the first invoice of NUMBER's subscription
+	local inv
+	inv=$(sub_of "$1" | jq -r '.[0].latest_invoice // ""')
+	h_ledger | jq -r --arg i "$inv" '.invoices[] | select(.id == $i) | .status'
+}
 paid_invoices_of() {
 	local sub
 	sub=$(sub_of "$1" | jq -r '.[0].id // ""')
@@ -98,7 +103,11 @@ curl -sf -H 'Content-Type: application/json' -d "{\"phone_number\":\"$n4\"}" \
 	"$SANDBOX/_sandbox/numbers/taken" >/dev/null
 h_buy "$A_KEY" "$n4"
 is "$H_STATUS $H_BODY" "400 $NOT_AVAIL" "400 not available: the carrier says it is gone"
-is "$(sub_of "$n4" | jq -r '.[0].status')" canceled "carrier refusal: subscription canceled"
+# (the way back voids the invoice first, so that no payment can land while
+# the rest is undone; an incomplete subscription whose first invoice is
+# void has ended: incomplete_expired, as at Stripe)
+is "$(sub_of "$n4" | jq -r '.[0].status')" incomplete_expired "carrier refusal: subscription ended"
+is "$(invoice_status_of "$n4")" void "carrier refusal: its invoice was voided"
 is "$(paid_invoices_of "$n4")" 0 "carrier refusal: nothing paid"
 is "$(owned "$n4")" 0 "carrier refusal: no number owned"
 is "$(h_sql "select state || ' ' || outcome from purchases where phone_number='$n4' order by id desc limit 1")" \
@@ -114,11 +123,27 @@ is "$(h_sql "select count(*) from purchases where phone_number='$n5' and state <
 	"402 no payment method: nothing left claimed"
 is "$(h_sql "select count(*) from idempotency i join purchases p on p.id = i.purchase_id where p.phone_number='$n5'")" \
 	0 "402 no payment method: no key remembered"
+is "$(h_sql "select count(*) from purchases where phone_number='$n5'")" 0 \
+	"402 no payment method: no row written at all (DESIGN §3: a check writes nothing)"
+
+# A customer whose only card is the legacy default_source: Stripe bills it
+# when there is no invoice_settings.default_payment_method, so do we.
+cus=$(curl -sf -H "$H_SK" -d name=legacy "$SANDBOX/v1/customers" | jq -r .id)
+curl -sf -H "$H_SK" -d source=tok_visa "$SANDBOX/v1/customers/$cus/sources" >/dev/null
+S_ID=$("$PURCHASECTL" account create --name legacy --stripe-customer "$cus")
+S_KEY=$("$PURCHASECTL" key create --account "$S_ID")
+n5s=$(offer "$S_KEY" 0)
+h_buy "$S_KEY" "$n5s"
+is "$H_STATUS" 201 "default_source only: 201"
+is "$(sub_of "$n5s" | jq -r '.[0].default_source // "" | startswith("card_")')" true \
+	"default_source only: the subscription is pinned to the card"
+is "$(paid_invoices_of "$n5s")" 1 "default_source only: the card was charged"
 
 n6=$(offer "$D_KEY" 0)
 h_buy "$D_KEY" "$n6"
 is "$H_STATUS $H_BODY" "402 $DECLINED" "402 payment failed (declined)"
-is "$(sub_of "$n6" | jq -r '.[0].status')" canceled "decline: subscription canceled"
+is "$(sub_of "$n6" | jq -r '.[0].status')" incomplete_expired "decline: subscription ended"
+is "$(invoice_status_of "$n6")" void "decline: its invoice was voided (no payment can land)"
 is "$(paid_invoices_of "$n6")" 0 "decline: nothing paid"
 is "$(owned "$n6")" 0 "decline: the number was released at the carrier"
 is "$(h_ledger | jq --arg n "$n6" '[.numbers[] | select(.phone_number == $n and .status == "released")] | length')" \

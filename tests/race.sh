@@ -22,7 +22,7 @@ done
 ROUNDS=${RACE_ROUNDS:-8}
 PER_ACCOUNT=${RACE_PER_ACCOUNT:-25}
 
-E_IN_USE='{"error":"This phone number is already in use.","code":"number_in_use"}'
+E_IN_USE='{"error":"This phone number is already in use.","message":"This phone number is already in use.","code":"number_in_use"}'
 AREAS=(512 213 206 415 212 312 617 305)
 
 # fire NAME KEY NUMBER -- one purchase, started when $H_DIR/go.$round
@@ -123,7 +123,7 @@ for round in $(seq 1 $ROUNDS); do
 done
 
 # --- Same-key storm ----------------------------------------------------------
-E_BUSY='{"error":"A request with this Idempotency-Key is still in progress.","code":"idempotency_key_in_progress"}'
+E_BUSY='{"error":"A request with this Idempotency-Key is still in progress.","message":"A request with this Idempotency-Key is still in progress.","code":"idempotency_key_in_progress"}'
 h_search "$key_a" "area_code=415&limit=1"
 num=$(printf '%s' "$H_BODY" | jq -r '.data[0].phone_number')
 round=storm

@@ -14,14 +14,13 @@ for tool in curl jq sqlite3; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "1..0 # SKIP $tool not installed"; exit 0; }
 done
 
-plan 87
 
 SEARCH=/api/user/phone-numbers/search
-E_PARAM='{"error":"Invalid search parameters.","code":"invalid_parameter"}'
-E_COUNTRY='{"error":"Phone numbers are not available for this country and type.","code":"unsupported_country"}'
-E_AUTH='{"error":"Unauthenticated.","code":"unauthenticated"}'
-E_SEARCH='{"error":"Failed to search for phone numbers. Please try again later.","code":"provider_error"}'
-E_NOT_AVAILABLE='{"error":"This phone number is not available for purchase. Please search for available numbers first.","code":"number_not_available"}'
+E_PARAM='{"error":"Invalid search parameters.","message":"Invalid search parameters.","code":"invalid_parameter"}'
+E_COUNTRY='{"error":"Phone numbers are not available for this country and type.","message":"Phone numbers are not available for this country and type.","code":"unsupported_country"}'
+E_AUTH='{"error":"Unauthenticated.","message":"Unauthenticated.","code":"unauthenticated"}'
+E_SEARCH='{"error":"Failed to search for phone numbers. Please try again later.","message":"Failed to search for phone numbers. Please try again later.","code":"provider_error"}'
+E_NOT_AVAILABLE='{"error":"This phone number is not available for purchase. Please search for available numbers first.","message":"This phone number is not available for purchase. Please search for available numbers first.","code":"number_not_available"}'
 
 # bad_items -- how many items of $H_BODY's data break DESIGN §2.2's shape:
 # exactly the seven fields, E.164 number, non-empty formatted number,
@@ -143,10 +142,50 @@ is "$(jqb '[.data[] | "\(.country_code) \(.price * 100 | round) \(.stripe_price_
 	"AU 650 price_au_local_monthly true" "AU: +61 numbers at the AU local price"
 is "$(jqb '.data | length')" 5 "AU: 5 numbers"
 
+# --- every country and type of the seed price list (issue 9, item 14) ----
+# Each answers with numbers of that country (its calling code) at its
+# price; the clients of this API family default to DE and offer DE, US,
+# CA, GB, AU, IL, PL, FI, NL, DK, IT.
+cc_of() {
+	case $1 in US|CA) echo 1 ;; GB) echo 44 ;; AU) echo 61 ;; DE) echo 49 ;; IL) echo 972 ;;
+	PL) echo 48 ;; FI) echo 358 ;; NL) echo 31 ;; DK) echo 45 ;; IT) echo 39 ;; esac
+}
+while read -r cc type cents price; do
+	h_search "$key" "country_code=$cc&type=$type&limit=3"
+	is "$H_STATUS $(bad_items) $(jqb '.data | length')" "200 0 3" "$cc $type: 200, three well-shaped numbers"
+	is "$(jqb "[.data[] | \"\(.country_code) \(.price * 100 | round) \(.stripe_price_id) \(.phone_number | startswith(\"+$(cc_of "$cc")\"))\"] | unique | join(\",\")")" \
+		"$cc $cents $price true" "$cc $type: +$(cc_of "$cc") numbers at its price"
+done < <(sed -n "s/.*VALUES ('\([A-Z]*\)', '\([a-z_]*\)', \([0-9]*\), '\(price_[a-z_]*\)').*/\1 \2 \3 \4/p" \
+	"$abs_top_srcdir/sql/prices.sql")
+for cc in DE US CA GB AU IL PL FI NL DK IT; do
+	h_search "$key" "country_code=$cc&limit=1"
+	is "$H_STATUS" 200 "$cc: a default (local) search answers 200"
+done
+
+# --- the carrier is not trusted (issue 9, item 7) ------------------------
+# A reply that adds a number of another country and one that is not E.164:
+# neither is offered, and each drop is logged.
+h_fault numbers_available foreign 1
+h_search "$key" "limit=50"
+is "$H_STATUS $(bad_items)" "200 0" "foreign fault: 200, well-shaped"
+is "$(jqb '[.data[] | select(.phone_number | startswith("+1") | not)] | length')" 0 \
+	"foreign fault: no number of another country is offered"
+is "$(h_sql "select count(*) from offers where account_id=$acct and country_code='US' and phone_number not like '+1%'")" 0 \
+	"foreign fault: and none was recorded as an offer"
+ok "$(grep -q 'dropped: not of the country asked' "$H_ERRLOG"; echo $?)" \
+	"foreign fault: the number of another country is logged"
+ok "$(grep -q 'dropped (no valid E.164 number)' "$H_ERRLOG"; echo $?)" \
+	"foreign fault: the entry that is not E.164 is logged"
+
 # --- 422: bad parameters, exact body, no carrier call, no offer ----------
 calls_before=$(h_ledger | jq -c '.calls.numbers_available')
 offers_before=$(h_sql "select count(*) from offers where account_id=$acct")
+# contains: 2 to 10 digits (Twilio's Contains is 2 to 16 characters);
+# area_code: three digits, NXX, for US and CA only (Twilio's AreaCode
+# "applies to only phone numbers in the US and Canada").
 for q in "country_code=USA" "country_code=1" "contains=abc" "contains=12345678901" \
+	"contains=5" "area_code=21" "area_code=2125" "area_code=21255" "area_code=112" \
+	"country_code=GB&area_code=207" "country_code=AU&area_code=212" \
 	"limit=0" "limit=51" "limit=x" "type=premium" "colour=blue" \
 	"limit=5&limit=6" "country_code=US&country_code=US"; do
 	h_search "$key" "$q"
@@ -156,10 +195,14 @@ h_search "$key" "country_code=FR"
 is "$H_STATUS $H_BODY" "422 $E_COUNTRY" "422 unsupported_country for FR"
 h_search "$key" "country_code=GB&type=toll_free"
 is "$H_STATUS $H_BODY" "422 $E_COUNTRY" "422 unsupported_country for GB toll_free (no price)"
+h_search "$key" "country_code=US&type=mobile"
+is "$H_STATUS $H_BODY" "422 $E_COUNTRY" "422 unsupported_country for US mobile (Twilio sells none)"
 is "$(h_ledger | jq -c '.calls.numbers_available')" "$calls_before" \
 	"rejected searches never called the carrier"
 is "$(h_sql "select count(*) from offers where account_id=$acct")" "$offers_before" \
 	"rejected searches recorded no offer"
+
+search_ok "CA area_code=416" "$key" "country_code=CA&area_code=416&limit=2"
 
 # --- 401: one identical body for every cause -----------------------------
 read -r acct2 key2 < <(h_account pm_card_visa)
@@ -210,4 +253,5 @@ is "$H_STATUS" 201 "searched again: buyable (201)"
 is "$(jqb '"\(.message)|\(.data.phone_number)|\(.data.country_code)|\(.data.type)"')" \
 	"Phone number purchased successfully.|$num|US|normal" "searched again: the 201 body"
 
+plan "$H_TESTNO"
 h_done

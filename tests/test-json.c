@@ -51,6 +51,9 @@ static const struct jcase accept[] = {
 	{"{\"x\":[1,[2,[3,[4,[5,[6]]]]]]}", "depth 7"},
 	{"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":1}}}}}}}", "depth 7 (objects)"},
 	{"{\"a\":[0,-0,0.5,10,-1.5E-3,2e+9,7e07],\"b\":\"05.5 1.\"}", "numbers (and none in strings)"},
+	{"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}", "depth 8 (objects, a number at the bottom)"},
+	{"{\"a\":[[[[[[[1]]]]]]]}", "depth 8 (arrays, a number at the bottom)"},
+	{"{\"a\":\"x\\u0000y\"}", "a NUL in a value is not a name"},
 };
 
 static const struct jcase reject[] = {
@@ -90,6 +93,9 @@ static const struct jcase reject[] = {
 	{"{\"phone_number\":\"x\",\"phone\\u005fnumber\":\"y\"}", "duplicate spelled with escapes"},
 	{"{\"\\u0061\":1,\"a\":2}", "duplicate: \\u0061 and a"},
 	{"{\"x\":[1,[2,[3,[4,[5,[6,[7,[8]]]]]]]]}", "depth 9"},
+	{"{\"x\":[[[[[[[[]]]]]]]]}", "depth 9 (empty arrays)"},
+	{"{\"phone_number\\u0000x\":\"+14155551234\"}", "a member name with a NUL (read as phone_number)"},
+	{"{\"a\":{\"b\\u0000\":1}}", "a nested member name with a NUL"},
 	{"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":1}}}}}}}}}", "depth 10"},
 	{"{\"x\":\"\xff\"}", "invalid UTF-8 byte 0xff"},
 	{"{\"x\":\"\xc3\"}", "truncated UTF-8 sequence"},

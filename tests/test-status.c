@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "purchase.h"
@@ -23,6 +24,19 @@ render_is(enum purchase_err e, const struct purchase_number *num, int status, co
 	is_str(r.body, body, "render %s: body", why);
 	is_int((intmax_t)r.len, r.body ? (intmax_t)strlen(r.body) : -1, "render %s: length", why);
 	purchase_reply_free(&r);
+}
+
+/* A business error: {"error", "message", "code"}, the same text under
+ * both names (DESIGN §2). */
+static void
+render_err_is(enum purchase_err e, const struct purchase_number *num, int status,
+    const char *msg, const char *code, const char *why)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\",\"code\":\"%s\"}", msg,
+	    msg, code);
+	render_is(e, num, status, body, why);
 }
 
 static void
@@ -52,32 +66,27 @@ test_design_table(void)
 	    "\"phone_number\":\"+14155551234\",\"country_code\":\"US\",\"type\":\"toll_free\","
 	    "\"sms_capable\":false}}",
 	    "OK (toll_free, no SMS, 64-bit id)");
-	render_is(PURCHASE_EIN_USE, NULL, 400,
-	    "{\"error\":\"This phone number is already in use.\",\"code\":\"number_in_use\"}",
-	    "EIN_USE");
-	render_is(PURCHASE_EIN_USE, &n, 400,
-	    "{\"error\":\"This phone number is already in use.\",\"code\":\"number_in_use\"}",
-	    "EIN_USE ignores the number");
-	render_is(PURCHASE_ENOT_AVAILABLE, NULL, 400,
-	    "{\"error\":\"This phone number is not available for purchase. Please search for "
-	    "available numbers first.\",\"code\":\"number_not_available\"}",
-	    "ENOT_AVAILABLE");
-	render_is(PURCHASE_ENO_PAYMENT_METHOD, NULL, 402,
-	    "{\"error\":\"No payment method found. Please add a payment method to your account.\","
-	    "\"code\":\"no_payment_method\"}",
-	    "ENO_PAYMENT_METHOD");
-	render_is(PURCHASE_EDECLINED, NULL, 402,
-	    "{\"error\":\"Payment failed. Please update your payment method.\","
-	    "\"code\":\"payment_failed\"}",
-	    "EDECLINED");
-	render_is(PURCHASE_EPHONE, NULL, 422,
-	    "{\"error\":\"Unable to parse phone number. Please provide a valid E.164 format "
-	    "number.\",\"code\":\"invalid_phone_number\"}",
-	    "EPHONE");
-	render_is(PURCHASE_EPROVIDER, NULL, 500,
-	    "{\"error\":\"Failed to purchase phone number from provider. Please contact "
-	    "support.\",\"code\":\"provider_error\"}",
-	    "EPROVIDER");
+	render_err_is(PURCHASE_EIN_USE, NULL, 400,
+	    "This phone number is already in use.",
+	    "number_in_use", "EIN_USE");
+	render_err_is(PURCHASE_EIN_USE, &n, 400,
+	    "This phone number is already in use.",
+	    "number_in_use", "EIN_USE ignores the number");
+	render_err_is(PURCHASE_ENOT_AVAILABLE, NULL, 400,
+	    "This phone number is not available for purchase. Please search for available numbers first.",
+	    "number_not_available", "ENOT_AVAILABLE");
+	render_err_is(PURCHASE_ENO_PAYMENT_METHOD, NULL, 402,
+	    "No payment method found. Please add a payment method to your account.",
+	    "no_payment_method", "ENO_PAYMENT_METHOD");
+	render_err_is(PURCHASE_EDECLINED, NULL, 402,
+	    "Payment failed. Please update your payment method.",
+	    "payment_failed", "EDECLINED");
+	render_err_is(PURCHASE_EPHONE, NULL, 422,
+	    "Unable to parse phone number. Please provide a valid E.164 format number.",
+	    "invalid_phone_number", "EPHONE");
+	render_err_is(PURCHASE_EPROVIDER, NULL, 500,
+	    "Failed to purchase phone number from provider. Please contact support.",
+	    "provider_error", "EPROVIDER");
 }
 
 static void

@@ -50,13 +50,20 @@ long_id(size_t n)
 	return s;
 }
 
+/* A purchase made before schema 2 (keys name the row id), one with a
+ * nonce, one with a 64-bit id. */
+static const struct pur_stripe_ref R42 = {42, NULL};
+static const struct pur_stripe_ref RN = {42, "0123456789abcdef0123456789abcdef"};
+static const struct pur_stripe_ref RBIG = {INT64_C(9007199254740993), ""};
+
 static void
 test_build(void)
 {
 	struct pur_buf b;
+	char key[128];
 
 	pur_buf_init(&b, 4096);
-	is_int(pur_stripe_build_subscription(&b, "cus_1", "price_x", "pm_1", 42), 0,
+	is_int(pur_stripe_build_subscription(&b, "cus_1", "price_x", "pm_1", &R42), 0,
 	    "build subscription");
 	is_str(b.data,
 	    "customer=cus_1&items%5B0%5D%5Bprice%5D=price_x&default_payment_method=pm_1"
@@ -65,18 +72,40 @@ test_build(void)
 	pur_buf_free(&b);
 
 	pur_buf_init(&b, 4096);
-	is_int(pur_stripe_build_subscription(&b, "cus_1&x=1", "p", "pm", INT64_C(9007199254740993)),
+	is_int(pur_stripe_build_subscription(&b, "cus_1&x=1", "p", "pm_", &RBIG),
 	    0, "build with hostile customer");
 	is_str(b.data,
-	    "customer=cus_1%26x%3D1&items%5B0%5D%5Bprice%5D=p&default_payment_method=pm"
+	    "customer=cus_1%26x%3D1&items%5B0%5D%5Bprice%5D=p&default_payment_method=pm_"
 	    "&payment_behavior=default_incomplete&metadata%5Bpurchase_id%5D=9007199254740993",
 	    "values escaped; 64-bit purchase id");
 	pur_buf_free(&b);
 
 	pur_buf_init(&b, 16);
-	is_int(pur_stripe_build_subscription(&b, "cus_1", "price_x", "pm_1", 42), -1,
+	is_int(pur_stripe_build_subscription(&b, "cus_1", "price_x", "pm_1", &R42), -1,
 	    "build over the ceiling fails");
 	pur_buf_free(&b);
+
+	/* A nonce rides in the metadata; a legacy card goes as default_source. */
+	pur_buf_init(&b, 4096);
+	is_int(pur_stripe_build_subscription(&b, "cus_1", "price_x", "card_1", &RN), 0,
+	    "build with a nonce and a card source");
+	is_str(b.data,
+	    "customer=cus_1&items%5B0%5D%5Bprice%5D=price_x&default_source=card_1"
+	    "&payment_behavior=default_incomplete&metadata%5Bpurchase_id%5D=42"
+	    "&metadata%5Bpurchase_nonce%5D=0123456789abcdef0123456789abcdef",
+	    "card_ ids are sent as default_source, the nonce as metadata");
+	pur_buf_free(&b);
+
+	is_int(pur_stripe_idem_key(&RN, "subscribe", key, sizeof(key)), 0, "idem key: nonce");
+	is_str(key, "purchase-0123456789abcdef0123456789abcdef-subscribe",
+	    "idem key: names the nonce, not the row id");
+	is_int(pur_stripe_idem_key(&R42, "pay", key, sizeof(key)), 0, "idem key: legacy");
+	is_str(key, "purchase-42-pay", "idem key: a purchase without a nonce keeps its old key");
+	is_int(pur_stripe_idem_key(&RN, "subscribe", key, 20), -1, "idem key: too small a buffer");
+	ok(pur_stripe_sub_ended("canceled") && pur_stripe_sub_ended("incomplete_expired") &&
+	        !pur_stripe_sub_ended("incomplete") && !pur_stripe_sub_ended("active") &&
+	        !pur_stripe_sub_ended("past_due") && !pur_stripe_sub_ended("unpaid"),
+	    "ended: canceled and incomplete_expired only (the spec's terminal statuses)");
 }
 
 static int
@@ -108,6 +137,21 @@ test_parse_customer(void)
 	is_int(customer("{\"id\":\"cus_1\",\"invoice_settings\":null}", pm), 0,
 	    "customer: invoice_settings null");
 	is_str(pm, "", "customer: invoice_settings null -> empty pm");
+	is_int(customer("{\"id\":\"cus_1\",\"default_source\":\"card_9\",\"invoice_settings\":"
+	                "{\"default_payment_method\":null}}", pm), 0, "customer: default_source only");
+	is_str(pm, "card_9", "customer: Stripe bills default_source when there is no pm");
+	is_int(customer("{\"id\":\"cus_1\",\"default_source\":{\"id\":\"src_1\",\"object\":"
+	                "\"source\"},\"invoice_settings\":{\"default_payment_method\":null}}", pm), 0,
+	    "customer: default_source expanded");
+	is_str(pm, "src_1", "customer: expanded default_source id");
+	is_int(customer("{\"id\":\"cus_1\",\"default_source\":\"card_9\",\"invoice_settings\":"
+	                "{\"default_payment_method\":\"pm_1\"}}", pm), 0, "customer: both");
+	is_str(pm, "pm_1", "customer: the default payment method wins over default_source");
+	is_int(customer("{\"id\":\"cus_1\",\"default_source\":null}", pm), 0,
+	    "customer: default_source null");
+	is_str(pm, "", "customer: default_source null -> empty");
+	is_int(customer("{\"id\":\"cus_1\",\"default_source\":3}", pm), -1,
+	    "customer: default_source a number refused");
 
 	is_int(customer("{\"id\":\"cus_1\",\"invoice_settings\":{\"default_payment_method\":7}}",
 	           pm), -1, "customer: pm number refused");
@@ -326,7 +370,7 @@ static enum pur_call
 create(long status, const char *body, struct pur_stripe_sub *out, struct pur_call_info *info)
 {
 	canned_set(&cn, status, body);
-	return pur_stripe_subscription_create(&st, 42, "cus_1", "price_x", "pm_1", out, info);
+	return pur_stripe_subscription_create(&st, &R42, "cus_1", "price_x", "pm_1", out, info);
 }
 
 static void
@@ -377,20 +421,20 @@ test_calls_create(void)
 
 	canned_set(&cn, 0, NULL);
 	cn.outcome = PUR_HTTP_NOT_SENT;
-	is_int(pur_stripe_subscription_create(&st, 42, "cus_1", "price_x", "pm_1", &out, &info),
+	is_int(pur_stripe_subscription_create(&st, &R42, "cus_1", "price_x", "pm_1", &out, &info),
 	    PUR_CALL_RETRY, "create: not sent -> RETRY");
 	is_int(info.status, 0, "create: not sent, status 0");
 	canned_set(&cn, 0, NULL);
 	cn.outcome = PUR_HTTP_UNKNOWN;
-	is_int(pur_stripe_subscription_create(&st, 42, "cus_1", "price_x", "pm_1", &out, &info),
+	is_int(pur_stripe_subscription_create(&st, &R42, "cus_1", "price_x", "pm_1", &out, &info),
 	    PUR_CALL_UNKNOWN, "create: outcome unknown -> UNKNOWN");
 	canned_set(&cn, 200, sub_ok);
 	cn.outcome = PUR_HTTP_UNKNOWN;
-	is_int(pur_stripe_subscription_create(&st, 42, "cus_1", "price_x", "pm_1", &out, &info),
+	is_int(pur_stripe_subscription_create(&st, &R42, "cus_1", "price_x", "pm_1", &out, &info),
 	    PUR_CALL_UNKNOWN, "create: outcome unknown with a body -> UNKNOWN");
 	canned_set(&cn, 0, NULL);
 	cn.ret = PURCHASE_ENOMEM;
-	is_int(pur_stripe_subscription_create(&st, 42, "cus_1", "price_x", "pm_1", &out, NULL),
+	is_int(pur_stripe_subscription_create(&st, &R42, "cus_1", "price_x", "pm_1", &out, NULL),
 	    PUR_CALL_RETRY, "create: http error before sending -> RETRY (NULL info ok)");
 }
 
@@ -452,6 +496,56 @@ test_calls_other(void)
 	    "cancel: 200 but not canceled -> UNKNOWN");
 	canned_set(&cn, 404, err_missing);
 	is_int(pur_stripe_subscription_cancel(&st, "sub_1", &info), PUR_CALL_GONE, "cancel: 404");
+	canned_set(&cn, 200, SUB_JSON("incomplete_expired", "\"in_1\""));
+	is_int(pur_stripe_subscription_cancel(&st, "sub_1", &info), PUR_CALL_OK,
+	    "cancel: 200 incomplete_expired -> OK (ended, never bills)");
+	canned_set(&cn, 400, err_invalid);
+	cn.then_status = 200;
+	cn.then_body = SUB_JSON("incomplete_expired", "\"in_1\"");
+	is_int(pur_stripe_subscription_cancel(&st, "sub_1", &info), PUR_CALL_OK,
+	    "cancel: refused, and the subscription says incomplete_expired -> OK");
+	is_int(cn.calls, 2, "cancel: refused -> asked the subscription");
+	is_str(cn.method, "GET", "cancel: the second call is a GET");
+	canned_set(&cn, 400, err_invalid);
+	cn.then_status = 200;
+	cn.then_body = SUB_JSON("active", "\"in_1\"");
+	is_int(pur_stripe_subscription_cancel(&st, "sub_1", &info), PUR_CALL_UNKNOWN,
+	    "cancel: refused, and still active -> UNKNOWN (retried later)");
+
+	/* subscription get */
+	canned_set(&cn, 200, SUB_JSON("past_due", "\"in_1\""));
+	is_int(pur_stripe_subscription_get(&st, "sub_1", &out, &info), PUR_CALL_OK, "sub get: OK");
+	request_is("GET", "https://api.stripe.test/v1/subscriptions/sub_1", NULL, NULL, "sub get");
+	is_str(out.status, "past_due", "sub get: status");
+	canned_set(&cn, 404, err_missing);
+	is_int(pur_stripe_subscription_get(&st, "sub_1", &out, &info), PUR_CALL_GONE,
+	    "sub get: 404 -> GONE");
+
+	/* void */
+	canned_set(&cn, 200, "{\"id\":\"in_1\",\"object\":\"invoice\",\"status\":\"void\","
+	                     "\"paid\":false}");
+	is_int(pur_stripe_invoice_void(&st, "in_1", &inv, &info), PUR_CALL_OK, "void: OK");
+	request_is("POST", "https://api.stripe.test/v1/invoices/in_1/void", NULL, "", "void");
+	is_str(inv.status, "void", "void: status void");
+	canned_set(&cn, 400, err_invalid);
+	cn.then_status = 200;
+	cn.then_body = inv_paid;
+	is_int(pur_stripe_invoice_void(&st, "in_1", &inv, &info), PUR_CALL_OK,
+	    "void refused: the invoice is read");
+	is_int(inv.paid, 1, "void refused: paid (the purchase goes forward)");
+	is_str(cn.method, "GET", "void refused: then a GET");
+	canned_set(&cn, 200, inv_open);
+	is_int(pur_stripe_invoice_void(&st, "in_1", &inv, &info), PUR_CALL_UNKNOWN,
+	    "void: 200 but still open -> UNKNOWN");
+	canned_set(&cn, 500, err_api);
+	is_int(pur_stripe_invoice_void(&st, "in_1", &inv, &info), PUR_CALL_UNKNOWN, "void: 500");
+	canned_set(&cn, 404, err_missing);
+	is_int(pur_stripe_invoice_void(&st, "in_1", &inv, &info), PUR_CALL_GONE, "void: 404");
+
+	/* the nonce's keys */
+	canned_set(&cn, 200, inv_paid);
+	is_int(pur_stripe_invoice_pay(&st, &RN, "in_1", &inv, &info), PUR_CALL_OK, "pay (nonce): OK");
+	is_str(cn.idem, "purchase-0123456789abcdef0123456789abcdef-pay", "pay (nonce): its key");
 
 	/* release at period end */
 	canned_set(&cn, 200, SUB_JSON("active", "\"in_1\""));
@@ -462,21 +556,21 @@ test_calls_other(void)
 
 	/* pay */
 	canned_set(&cn, 200, inv_paid);
-	is_int(pur_stripe_invoice_pay(&st, 42, "in_1", &inv, &info), PUR_CALL_OK, "pay: 200 paid");
+	is_int(pur_stripe_invoice_pay(&st, &R42, "in_1", &inv, &info), PUR_CALL_OK, "pay: 200 paid");
 	request_is("POST", "https://api.stripe.test/v1/invoices/in_1/pay", "purchase-42-pay", "",
 	    "pay");
 	is_int(inv.paid, 1, "pay: paid");
 	canned_set(&cn, 200, inv_open);
-	is_int(pur_stripe_invoice_pay(&st, 42, "in_1", &inv, &info), PUR_CALL_UNKNOWN,
+	is_int(pur_stripe_invoice_pay(&st, &R42, "in_1", &inv, &info), PUR_CALL_UNKNOWN,
 	    "pay: 200 with paid:false -> UNKNOWN");
 	canned_set(&cn, 402, err_card);
-	is_int(pur_stripe_invoice_pay(&st, 42, "in_1", &inv, &info), PUR_CALL_DECLINED,
+	is_int(pur_stripe_invoice_pay(&st, &R42, "in_1", &inv, &info), PUR_CALL_DECLINED,
 	    "pay: 402 card_error -> DECLINED");
 	is_str(info.code, "card_declined", "pay: info.code");
 	canned_set(&cn, 429, err_rate);
-	is_int(pur_stripe_invoice_pay(&st, 42, "in_1", &inv, &info), PUR_CALL_RETRY, "pay: 429");
+	is_int(pur_stripe_invoice_pay(&st, &R42, "in_1", &inv, &info), PUR_CALL_RETRY, "pay: 429");
 	canned_set(&cn, 502, "<html>");
-	is_int(pur_stripe_invoice_pay(&st, 42, "in_1", &inv, &info), PUR_CALL_UNKNOWN, "pay: 502");
+	is_int(pur_stripe_invoice_pay(&st, &R42, "in_1", &inv, &info), PUR_CALL_UNKNOWN, "pay: 502");
 
 	/* invoice get */
 	canned_set(&cn, 200, inv_open);

@@ -1,0 +1,202 @@
+/*
+ * test-store.c -- lib/store.c on a real SQLite file: migrations (a version 1
+ * database with rows in every state comes to the current version with its
+ * data), the claim race between two connections (the partial unique index
+ * decides), lease fencing (a stale token writes nothing), idempotency
+ * records, and a claim taken back leaving no row.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tap.h"
+
+static char dir[256], db[300];
+
+static void
+shell(const char *script)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, script);
+	if (system(cmd) != 0)
+		diag("sqlite3 failed: %s", script);
+}
+
+static const char *
+val(const char *q)
+{
+	static char out[1024];
+	char cmd[2048];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, q);
+	out[0] = '\0';
+	if ((p = popen(cmd, "r")) == NULL)
+		return out;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	pclose(p);
+	return out;
+}
+
+static void
+purchase_for(struct pur_purchase *p, const char *e164, int64_t account)
+{
+	memset(p, 0, sizeof(*p));
+	p->account_id = account;
+	snprintf(p->nonce, sizeof(p->nonce), "%032d", (int)account);
+	snprintf(p->phone_number, sizeof(p->phone_number), "%s", e164);
+	memcpy(p->country_code, "US", 3);
+	memcpy(p->type, "local", 6);
+	p->price_cents = 115;
+	memcpy(p->stripe_price_id, "price_x", 8);
+	p->sms_capable = 1;
+	memcpy(p->stripe_customer, "cus_1", 6);
+	p->lease_until = 1000;
+}
+
+static void
+test_migration(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	char cmd[1024];
+	int v = -1;
+	const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
+
+	/* A version 1 database, made from the released schema, with rows. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' < '%s/sql/schema.sql'", db, srcdir);
+	if (system(cmd) != 0)
+		diag("cannot apply schema.sql");
+	shell("PRAGMA user_version = 1; INSERT INTO accounts VALUES (1, 'a', 'cus_1', 1);"
+	      "INSERT INTO purchases (id, account_id, phone_number, country_code, type, price_cents,"
+	      " stripe_price_id, sms_capable, stripe_customer, payment_method, state, outcome,"
+	      " subscription_id, lease_token, lease_until, created_at, updated_at) VALUES"
+	      " (1, 1, '+14155550101', 'US', 'local', 115, 'p', 1, 'cus_1', 'pm', 'complete', NULL,"
+	      " 'sub_1', 1, 0, 1, 1), (2, 1, '+14155550102', 'US', 'local', 115, 'p', 1, 'cus_1', 'pm',"
+	      " 'failed', 'declined', 'sub_2', 2, 0, 1, 1), (3, 1, '+14155550103', 'US', 'local', 115,"
+	      " 'p', 1, 'cus_1', 'pm', 'subscribed', NULL, 'sub_3', 1, 50, 1, 1);"
+	      "INSERT INTO numbers VALUES (1, 1, 1, '+14155550101', 'US', 'local', 1, 115, 'active',"
+	      " 'sub_1', 'PN1', NULL, 1, 1);"
+	      "INSERT INTO idempotency VALUES (1, 'k', 'h', 1, 201, '{}', 1);");
+	if (!ok(pur_store_open(db, 1000, &s, &d) == PURCHASE_OK, "open a version 1 database"))
+		return;
+	is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate: %s", d.text[0] ? d.text : "ok");
+	pur_store_schema_version(s, &v);
+	is_int(v, PUR_SCHEMA_VERSION, "migrate: at the current version");
+	pur_store_close(s);
+	is_str(val("select group_concat(id || ':' || state || ':' || coalesce(outcome, '') || ':' || "
+	           "coalesce(nonce, 'null'), ' ') from purchases"),
+	    "1:complete::null 2:failed:declined:null 3:subscribed::null",
+	    "migrate: every purchase kept, without a nonce (its keys stay purchase-<id>-)");
+	is_str(val("select count(*) from numbers where purchase_id = 1"), "1",
+	    "migrate: the number row kept");
+	is_str(val("select status || body from idempotency"), "201{}", "migrate: the stored reply kept");
+	is_str(val("select count(*) from sqlite_master where name in ('purchases_live_number', "
+	           "'purchases_unfinished', 'purchases_account')"),
+	    "3", "migrate: the indexes rebuilt");
+	is_str(val("PRAGMA foreign_key_check"), "", "migrate: foreign keys hold");
+	is_str(val("select id from purchases where state in ('pending', 'subscribed', 'provisioned', "
+	           "'paid', 'voiding', 'compensating', 'releasing')"),
+	    "3", "migrate: the unfinished one is still found");
+	/* Migrating again is a no-op. */
+	if (pur_store_open(db, 1000, &s, &d) == PURCHASE_OK) {
+		is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate again: a no-op");
+		pur_store_close(s);
+	}
+	shell("PRAGMA user_version = 99");
+	if (pur_store_open(db, 1000, &s, &d) == PURCHASE_OK) {
+		is_int(pur_store_migrate(s, &d), PURCHASE_ESCHEMA,
+		    "a database newer than this build: ESCHEMA, nothing touched");
+		pur_store_close(s);
+	}
+	shell("PRAGMA user_version = 2");
+}
+
+static void
+test_claims(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *a, *b;
+	struct pur_purchase p, q, got;
+	struct pur_idem idem;
+
+	if (pur_store_open(db, 1000, &a, &d) != PURCHASE_OK ||
+	    pur_store_open(db, 1000, &b, &d) != PURCHASE_OK) {
+		ok(0, "open two connections: %s", d.text);
+		return;
+	}
+	memset(&idem, 0, sizeof(idem));
+	/* Two buyers of one number on two connections: one claim. */
+	purchase_for(&p, "+14155550199", 1);
+	purchase_for(&q, "+14155550199", 1);
+	is_int(pur_store_claim(a, &p, "ka", "ha", 100, &idem), PURCHASE_OK, "claim A");
+	is_int(pur_store_claim(b, &q, "kb", "hb", 100, &idem), PURCHASE_EIN_USE,
+	    "claim B of the same number: in use (the partial unique index)");
+	is_str(val("select count(*) from purchases where phone_number = '+14155550199'"), "1",
+	    "one row for the number");
+	is_str(val("select nonce from purchases where phone_number = '+14155550199'"),
+	    "00000000000000000000000000000001", "the nonce is stored");
+	/* The same key again: the record wins. */
+	purchase_for(&q, "+14155550198", 1);
+	is_int(pur_store_claim(b, &q, "ka", "ha", 100, &idem), PURCHASE_EIDEM_BUSY,
+	    "the same key: EIDEM_BUSY with the record");
+	is_int((int)idem.purchase_id, (int)p.id, "the record names the first purchase");
+	pur_idem_free(&idem);
+
+	/* Leases: B takes over once A's lease has run out; A is fenced. */
+	is_int(pur_store_purchase_lease(b, p.id, 500, 600, 10, &got), PURCHASE_EIDEM_BUSY,
+	    "lease while A's runs: busy");
+	is_int(pur_store_purchase_lease(b, p.id, 1000, 1060, 10, &got), PURCHASE_OK,
+	    "lease once A's ran out");
+	is_int((int)got.lease_token, 2, "the token is bumped");
+	is_int((int)got.settle_at, 1010, "settle_at: A's lease end plus the settle time");
+	p.state = PUR_SUBSCRIBED;
+	is_int(pur_store_purchase_save(a, &p, 1001, 1061, NULL, 0), PURCHASE_ELEASE,
+	    "A writes with its old token: ELEASE");
+	is_str(val("select state from purchases where id = (select max(id) from purchases)"),
+	    "pending", "A's write did not land");
+	got.state = PUR_SUBSCRIBED;
+	is_int(pur_store_purchase_save(b, &got, 1001, 1061, NULL, 0), PURCHASE_OK, "B writes");
+	is_str(val("select state || ' ' || settle_at from purchases where id = (select max(id) from "
+	           "purchases)"),
+	    "subscribed 1010", "B's write landed, settle_at with it");
+
+	/* A claim taken back leaves nothing. */
+	purchase_for(&q, "+14155550197", 1);
+	is_int(pur_store_claim(a, &q, "kc", "hc", 100, &idem), PURCHASE_OK, "claim C");
+	is_int(pur_store_purchase_abandon(a, &q, 101), PURCHASE_OK, "take C back");
+	is_str(val("select count(*) from purchases where phone_number = '+14155550197'"), "0",
+	    "taken back: no purchase row");
+	is_str(val("select count(*) from idempotency where key = 'kc'"), "0",
+	    "taken back: no key record");
+	pur_store_close(a);
+	pur_store_close(b);
+}
+
+int
+main(void)
+{
+	char cmd[400];
+
+	snprintf(dir, sizeof(dir), "%s/test-store.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	snprintf(db, sizeof(db), "%s/purchase.db", dir);
+	test_migration();
+	test_claims();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}
