@@ -13,7 +13,8 @@
  *
  * SIGTERM (what lighttpd sends its FastCGI children at shutdown) makes the
  * accept loop end and main() return normally -- after the request in
- * flight, if any -- so that a sanitizer build's leak check runs.
+ * flight, whose fault sleeps are cut short, and without further webhook
+ * deliveries -- so that a sanitizer build's leak check runs.
  *
  * Environment: SANDBOX_DB (required), SANDBOX_STRIPE_KEY
  * (sk_test_sandbox), SANDBOX_TWILIO_SID (AC000...0), SANDBOX_TWILIO_TOKEN
@@ -40,9 +41,12 @@ struct io {
 
 /* SIGTERM: libfcgi's accept loop stops (FCGX_ShutdownPending only sets a
  * flag; with FCGI_FAIL_ACCEPT_ON_INTR the interrupted accept returns). */
+volatile sig_atomic_t sb_stopping;
+
 static void on_term(int sig)
 {
 	(void)sig;
+	sb_stopping = 1;
 	FCGX_ShutdownPending();
 }
 
@@ -325,7 +329,7 @@ int main(void)
 			FCGX_Finish_r(&rq);
 			/* io's pointers into rq are stale now; deliveries use
 			 * none of them. */
-			if (sb_events_take_emitted())
+			if (sb_events_take_emitted() && !sb_stopping)
 				sb_webhooks_auto();
 		}
 		FCGX_Free(&rq, 1);

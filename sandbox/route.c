@@ -254,7 +254,7 @@ static void sleep_ms(long ms)
 		return;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !sb_stopping)
 		;
 }
 

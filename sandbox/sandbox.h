@@ -30,6 +30,7 @@
 #ifndef SANDBOX_H
 #define SANDBOX_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -163,6 +164,9 @@ struct sb_ctx {
 typedef int (*sb_handler)(struct sb_ctx *c);
 
 /* main.c / route.c */
+/* Set by SIGTERM: fault sleeps and webhook deliveries stop early, the
+ * accept loop ends after the request in flight. */
+extern volatile sig_atomic_t sb_stopping;
 void sb_route_handle(const struct sb_config *cfg, const struct sb_request *req,
 		     struct sb_response *resp);
 

@@ -425,6 +425,28 @@ fail:
 	return -1;
 }
 
+/* Releases the leases of n events not attempted; 0 or -1. */
+static int unlease(const struct pending *p, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (sb_db_begin() != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		st = sb_db_stmt(SB_ST_EVT_UNLEASE);
+		if (st == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, p[i].id, -1, SQLITE_TRANSIENT);
+		if (sb_db_done(st) != 0)
+			goto fail;
+	}
+	return sb_db_commit();
+fail:
+	sb_db_rollback();
+	return -1;
+}
+
 /* 1 if s is one of the strings of arr (NULL arr: everything matches). */
 static int listed(json_object *arr, const char *s)
 {
@@ -530,9 +552,11 @@ void sb_webhooks_auto(void)
 		fprintf(stderr, "sandbox: cannot read pending webhook events\n");
 		return;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !sb_stopping; i++)
 		if (record(&p[i], post(&ep, &p[i])) != 0)
 			fprintf(stderr, "sandbox: cannot record a webhook delivery of %s\n", p[i].id);
+	if (i < n && unlease(p + i, n - i) != 0) /* stopping: others may send the rest */
+		fprintf(stderr, "sandbox: cannot release webhook leases\n");
 	free_batch(p, n);
 }
 
