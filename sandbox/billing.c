@@ -704,6 +704,7 @@ static int charge(const struct sb_ctx *c, const char *inv, const char *pm, const
 		  long long next, int keep_next, char *ch, size_t n)
 {
 	sqlite3_stmt *st;
+	json_object *o;
 	int declines = 1, rc;
 
 	ch[0] = '\0';
@@ -735,10 +736,14 @@ static int charge(const struct sb_ctx *c, const char *inv, const char *pm, const
 		return -1;
 	if (declines)
 		return emit_inv(c, "invoice.payment_failed", inv) != 0 ? -1 : 1;
-	if (emit_inv(c, "invoice.paid", inv) != 0 ||
-	    emit_inv(c, "invoice.payment_succeeded", inv) != 0)
+	/* Both events carry the same snapshot: built once, shared. */
+	if (sb_stripe_invoice_json(inv, &o) <= 0)
 		return -1;
-	return 0;
+	if (sb_event_emit(c, "invoice.paid", inv, json_object_get(o), NULL) != 0) {
+		json_object_put(o);
+		return -1;
+	}
+	return sb_event_emit(c, "invoice.payment_succeeded", inv, o, NULL) != 0 ? -1 : 0;
 }
 
 /* Validates the metadata[...] parameters; 0 ok, 1 error reply set. */
