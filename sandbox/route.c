@@ -21,6 +21,13 @@
  * (500_after, malformed, huge, timeout_after) model a failure between
  * Stripe and the client, so the stored reply is the genuine one and a retry
  * with the same key gets it.
+ *
+ * Events (events.c) are rows a handler writes inside that savepoint: what
+ * undoes a handler's writes undoes its events, and a replay makes none.
+ * Control endpoints run in one BEGIN IMMEDIATE transaction each, but
+ * /_sandbox/webhooks/deliver, which holds no lock while it posts.  The
+ * fault consumed for a request is in c->fault for handlers that apply one
+ * themselves ("foreign").
  */
 #define _DEFAULT_SOURCE /* nanosleep */
 #include <errno.h>

@@ -26,7 +26,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
