@@ -101,6 +101,7 @@ serve(struct purchase_ctx **ctx, const struct source *src, const struct sink *ou
 	if (c != NULL)
 		purchase_ctx_set_request_id(c, r->request_id);
 	status = route(c, r, out);
+	request_free(r);
 	purchase_log(c, "%s %s %d %.1fms", r->method, r->path[0] ? r->path : "-", status,
 	    ms_since(&t0));
 	if (c != NULL)

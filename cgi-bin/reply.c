@@ -73,20 +73,6 @@ reply_write(const struct sink *out, int status, const char *request_id,
 }
 
 int
-reply_json(const struct sink *out, int status, const char *request_id,
-    const struct reply_extra *extra, json_object *o)
-{
-	const char *s;
-	size_t len;
-
-	s = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (s == NULL)
-		return reply_write(out, 500, request_id, NULL, INTERNAL, sizeof(INTERNAL) - 1);
-	return reply_write(out, status, request_id, extra, s, len);
-}
-
-int
 reply_error(const struct sink *out, enum purchase_err err, const char *request_id,
     const struct reply_extra *more)
 {

@@ -1,12 +1,12 @@
 /*
  * reply.h -- the one response writer: "Status:" first, then the fixed
  * headers, then a JSON body, to whatever sink the request came with (an
- * FCGX stream, stdout for CGI, a buffer in tests).
+ * FCGX stream, stdout for CGI, a buffer in tests). The bodies are the
+ * library's (lib/render.c).
  */
 #ifndef RESPONDER_REPLY_H
 #define RESPONDER_REPLY_H
 
-#include <json-c/json.h>
 #include <stddef.h>
 
 #include "purchase.h"
@@ -25,10 +25,6 @@ struct reply_extra {
 /* Writes status, headers and body (len bytes). Returns 0 or -1. */
 int reply_write(const struct sink *out, int status, const char *request_id,
     const struct reply_extra *extra, const char *body, size_t len);
-
-/* Serialises o and writes it. */
-int reply_json(const struct sink *out, int status, const char *request_id,
-    const struct reply_extra *extra, json_object *o);
 
 /* Writes the table's answer for err (DESIGN §2 messages) with the extra
  * headers (NULL: none); 429 and 503 always carry Retry-After (1 s unless

@@ -5,6 +5,7 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -92,6 +93,7 @@ request_init(struct request *r, const struct source *src)
 		r->query = "";
 	r->authorization = param(r, "HTTP_AUTHORIZATION");
 	r->idem_key = param(r, "HTTP_IDEMPOTENCY_KEY");
+	r->stripe_signature = param(r, "HTTP_STRIPE_SIGNATURE");
 	r->content_type = param(r, "CONTENT_TYPE");
 	r->content_length = param(r, "CONTENT_LENGTH");
 	r->config = param(r, "PURCHASE_CONFIG");
@@ -116,40 +118,85 @@ is_json(const char *ct)
 	return ct[0] == '\0' || ct[n] == ';';
 }
 
-enum purchase_err
-request_read_json_body(struct request *r)
+/* Content-Type and Content-Length of a JSON body: *want its length. */
+static enum purchase_err
+check_length(const struct request *r, size_t max, size_t *want)
 {
 	const char *cl = r->content_length;
-	size_t want = 0, got = 0;
-	int n;
 
+	*want = 0;
 	if (!is_json(r->content_type))
 		return PURCHASE_EMEDIA;
 	/* No length, or a length of zero: mod_fcgid reads the body itself and
 	 * passes CONTENT_LENGTH=0 when the client sent no Content-Length, so
 	 * the two cannot be told apart -- and an empty body is never a valid
 	 * request here. Both are 411, on every server. */
-	if (cl == NULL || *cl == '\0' || strcmp(cl, "0") == 0)
+	if (cl == NULL || *cl == '\0')
 		return PURCHASE_ELENGTH;
 	/* Whole-string, bounded: digits only, and stop before overflow. */
 	for (; *cl != '\0'; cl++) {
 		if (*cl < '0' || *cl > '9')
 			return PURCHASE_EBODY;
-		want = want * 10 + (size_t)(*cl - '0');
-		if (want > BODY_MAX)
+		*want = *want * 10 + (size_t)(*cl - '0');
+		if (*want > max)
 			return PURCHASE_ETOO_LARGE;
 	}
 	/* A zero spelled with more digits ("00", found by tests/fuzz/fuzz-request)
 	 * is the same empty body as "0": 411 too, not an empty body read. */
-	if (want == 0)
-		return PURCHASE_ELENGTH;
+	return *want == 0 ? PURCHASE_ELENGTH : PURCHASE_OK;
+}
+
+/* Reads exactly want bytes into buf. */
+static enum purchase_err
+read_exactly(struct request *r, char *buf, size_t want)
+{
+	size_t got = 0;
+	int n;
+
 	while (got < want) {
-		n = r->src->read(r->src->arg, r->body + got, want - got);
+		n = r->src->read(r->src->arg, buf + got, want - got);
 		if (n <= 0)
 			return PURCHASE_EBODY;
 		got += (size_t)n;
 	}
-	r->body[got] = '\0';
-	r->body_len = got;
+	buf[got] = '\0';
 	return PURCHASE_OK;
+}
+
+enum purchase_err
+request_read_json_body(struct request *r)
+{
+	enum purchase_err err;
+	size_t want;
+
+	if ((err = check_length(r, BODY_MAX, &want)) != PURCHASE_OK ||
+	    (err = read_exactly(r, r->body, want)) != PURCHASE_OK)
+		return err;
+	r->body_len = want;
+	return PURCHASE_OK;
+}
+
+enum purchase_err
+request_read_raw(struct request *r, size_t max)
+{
+	enum purchase_err err;
+	size_t want;
+
+	if ((err = check_length(r, max, &want)) != PURCHASE_OK)
+		return err;
+	free(r->raw);
+	if ((r->raw = malloc(want + 1)) == NULL)
+		return PURCHASE_ENOMEM;
+	if ((err = read_exactly(r, r->raw, want)) != PURCHASE_OK)
+		return err;
+	r->raw_len = want;
+	return PURCHASE_OK;
+}
+
+void
+request_free(struct request *r)
+{
+	free(r->raw);
+	r->raw = NULL;
+	r->raw_len = 0;
 }

@@ -11,6 +11,9 @@
 #include "purchase.h"
 
 #define BODY_MAX 4096
+/* A Stripe event: a subscription or an invoice with its lines runs to tens
+ * of KiB; Stripe sets no limit of its own, this is ours. */
+#define WEBHOOK_MAX (512 * 1024)
 
 /* Where a request comes from: its variables and its body. */
 struct source {
@@ -26,12 +29,15 @@ struct request {
 	const char *query;       /* QUERY_STRING or "" */
 	const char *authorization;
 	const char *idem_key;
+	const char *stripe_signature;
 	const char *content_type;
 	const char *content_length;
 	const char *config;      /* PURCHASE_CONFIG parameter, or NULL */
 	char request_id[40];
 	char body[BODY_MAX + 1];
 	size_t body_len;
+	char *raw;               /* a larger body (request_read_raw), malloc'd */
+	size_t raw_len;
 };
 
 /* Fills r from src (no body yet). */
@@ -41,5 +47,12 @@ void request_init(struct request *r, const struct source *src);
  * Returns PURCHASE_OK, EMEDIA (415), ELENGTH (411), ETOO_LARGE (413) or
  * EBODY (400: malformed length, or fewer bytes than announced). */
 enum purchase_err request_read_json_body(struct request *r);
+
+/* The same checks, for a body of up to max bytes read into r->raw
+ * (malloc'd; request_free). ENOMEM too. */
+enum purchase_err request_read_raw(struct request *r, size_t max);
+
+/* Frees what reading the request allocated. */
+void request_free(struct request *r);
 
 #endif

@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{"lease_seconds", N(lease_seconds, 5, 3600)},
 	{"purchase_rate_per_minute", N(purchase_rate_per_minute, 0, 1000000)},
 	{"search_rate_per_minute", N(search_rate_per_minute, 0, 1000000)},
+	{"release_margin_seconds", N(release_margin_seconds, 0, 7 * 86400)},
 };
 
 void
@@ -157,6 +158,7 @@ pur_config_parse(const char *text, const char *path, struct pur_config **out,
 	c->lease_seconds = 60;
 	c->purchase_rate_per_minute = 30;
 	c->search_rate_per_minute = 120;
+	c->release_margin_seconds = 3600;
 	if ((c->path = strdup(path)) == NULL || (copy = strdup(text)) == NULL)
 		goto out;
 	for (line = copy; line != NULL; line = next) {

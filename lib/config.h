@@ -24,6 +24,8 @@ struct pur_config {
 	long lease_seconds;         /* purchase lease, default 60 */
 	long purchase_rate_per_minute; /* per account, 0 = unlimited; default 30 */
 	long search_rate_per_minute;   /* per account, 0 = unlimited; default 120 */
+	long release_margin_seconds;   /* release at the carrier this long before the
+	                                  period ends; default 3600 */
 };
 
 /* Reads and validates the file. On success *out is the caller's

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "error.h"
+#include "flow.h"
 
 #define REPLY_MAX (1024 * 1024)
 
@@ -178,6 +179,17 @@ purchase_offers_free(struct purchase_offers *o)
 void
 purchase_idle(struct purchase_ctx *ctx, int last)
 {
-	if (ctx != NULL)
-		pur_store_checkpoint(ctx->store, last);
+	struct purchase_detail d = {""};
+	int done = 0, left = 0;
+
+	if (ctx == NULL)
+		return;
+	/* A webhook was answered: now its work (DESIGN §3a: "answer, then
+	 * re-fetch"). What is left, recovery finds. */
+	if (ctx->events_pending) {
+		ctx->events_pending = 0;
+		if (pur_webhook_work(ctx, 16, &done, &left, &d) != PURCHASE_OK)
+			purchase_log(ctx, "webhook work: %s", d.text);
+	}
+	pur_store_checkpoint(ctx->store, last);
 }

@@ -22,6 +22,7 @@ struct purchase_ctx {
 	struct pur_twilio twilio;
 	int schema_ok;          /* schema found current once in this process */
 	int retry_after;        /* seconds the last ERATE asks to wait (this request) */
+	int events_pending;     /* a webhook recorded work to do after the reply */
 	char request_id[64];
 };
 

@@ -42,6 +42,13 @@ static const char *const names[PURCHASE_ERR__MAX] = {
 	[PURCHASE_EMEDIA] = "unsupported media type",
 	[PURCHASE_ELEASE] = "lease lost to a newer worker",
 	[PURCHASE_EINTERNAL] = "internal error",
+	[PURCHASE_ENOT_SCHEDULED] = "release not scheduled",
+	[PURCHASE_ERELEASED] = "number released",
+	[PURCHASE_ERESTORE] = "restore failed",
+	[PURCHASE_ENICKNAME_TYPE] = "nickname not a string",
+	[PURCHASE_ENICKNAME_LONG] = "nickname too long",
+	[PURCHASE_EPAGE] = "bad page parameters",
+	[PURCHASE_ESIGNATURE] = "bad webhook signature",
 };
 
 const char *

@@ -47,7 +47,10 @@ char *pur_json_dump(json_object *o, size_t *len);
 
 /* --- Request validation: a declarative table of accepted fields --------- */
 
-enum pur_field_type { PUR_FIELD_STRING };
+enum pur_field_type {
+	PUR_FIELD_STRING, /* a string (else EFIELD) */
+	PUR_FIELD_ANY,    /* any JSON value: the caller checks it */
+};
 
 struct pur_field {
 	const char *name;

@@ -18,8 +18,13 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/auth.c lib/auth.h \
 	lib/ctx.c lib/ctx.h \
 	lib/status.c \
+	lib/render.c \
 	lib/search.c \
+	lib/flow.h \
 	lib/purchase.c \
+	lib/numbers.c lib/numbers.h \
+	lib/release.c \
+	lib/webhook.c \
 	lib/reconcile.c \
 	lib/admin.c
 lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) -fvisibility=default
@@ -37,7 +42,7 @@ pkgconfig_DATA = lib/libpurchase.pc
 # The schema is embedded in the library, generated from sql/ so that the
 # files stay the one source of truth: schema.sql is version 1, and each
 # sql/NNN-*.sql migration (in order) makes version NNN.
-PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql
+PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql sql/003-number-lifecycle.sql
 BUILT_SOURCES = lib/schema-sql.h
 nodist_lib_libpurchase_internal_la_SOURCES = lib/schema-sql.h
 CLEANFILES += lib/schema-sql.h

@@ -47,6 +47,7 @@
 #include "ctx.h"
 #include "e164.h"
 #include "error.h"
+#include "flow.h"
 #include "json.h"
 #include "sha256.h"
 #include "store.h"
@@ -81,23 +82,17 @@ enum mode {
 	BACKWARD, /* recovery, nobody waiting: complete only what is paid */
 };
 
-/* What a step came to. */
-enum step {
-	STEP_DONE,    /* advanced to the table's next state */
-	STEP_REFUSED, /* definitively refused: go back, answering p->outcome */
-	STEP_PAID,    /* (the way back) the invoice was paid after all: go forward */
-	STEP_UNKNOWN, /* could not find out now: leave it for later */
-};
-
 static const struct pur_field purchase_fields[] = {
 	{"phone_number", PUR_FIELD_STRING, 1},
 };
 
-static int64_t
-lease_end(struct purchase_ctx *ctx)
+int64_t
+pur_lease_end(struct purchase_ctx *ctx)
 {
 	return pur_now() + ctx->cfg->lease_seconds;
 }
+
+#define lease_end pur_lease_end
 
 /* How long a provider may still act on a request after it was sent: two
  * of our timeouts (what we waited, and as long again). */
@@ -111,8 +106,8 @@ settle_seconds(struct purchase_ctx *ctx)
  * only while its lease outlasts the request (a timeout and a second of
  * margin), so that everything it sends is sent before recovery may take
  * the purchase over. */
-static int
-lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p)
+int
+pur_lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p)
 {
 	if (p->lease_until - pur_now() > (ctx->cfg->provider_timeout_ms + 999) / 1000 + 1)
 		return 1;
@@ -121,6 +116,8 @@ lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p)
 	return 0;
 }
 
+#define lease_holds pur_lease_holds
+
 static struct pur_stripe_ref
 ref_of(const struct pur_purchase *p)
 {
@@ -128,13 +125,15 @@ ref_of(const struct pur_purchase *p)
 	return r;
 }
 
-static void
-log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
+void
+pur_log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
     enum pur_call rc, const struct pur_call_info *info)
 {
 	purchase_log(ctx, "purchase=%" PRId64 " %s: %s status=%ld code=%s ms=%ld", p->id, what,
 	    pur_call_name(rc), info->status, info->code[0] ? info->code : "-", info->elapsed_ms);
 }
+
+#define log_call pur_log_call
 
 /* Saves p (its state and provider ids), not synced, and extends the lease:
  * what this process holds from now on. */
@@ -180,6 +179,7 @@ number_of(const struct pur_purchase *p, struct purchase_number *n)
 	/* The API calls a local number "normal" (Sondos/Autocalls). */
 	snprintf(n->type, sizeof(n->type), "%s", strcmp(p->type, "local") == 0 ? "normal" : p->type);
 	n->sms_capable = p->sms_capable;
+	memcpy(n->region, p->region, sizeof(n->region));
 	snprintf(n->status, sizeof(n->status), "active");
 	n->price_cents = p->price_cents;
 	n->period_end = p->period_end;
@@ -508,6 +508,9 @@ static const struct {
 	[PUR_PROVISIONED] = {pay, refuse, PUR_PAID, "after_paid"},
 	[PUR_VOIDING] = {settle, settle, PUR_COMPENSATING, "after_decide"},
 	[PUR_COMPENSATING] = {compensate, compensate, PUR_FAILED, NULL},
+	/* The number's life (release.c): the subscription ended, or its
+	 * scheduled release came due. */
+	[PUR_RELEASING] = {pur_release_step, pur_release_step, PUR_RELEASED, NULL},
 };
 
 /* 6. Finish: the number row (its id is the purchase's), the state and the
@@ -609,6 +612,19 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 				return reply->body != NULL ? PURCHASE_OK :
 				    purchase_render(outcome_err(p->outcome), NULL, reply);
 			}
+			if (p->state == PUR_RELEASED) {
+				/* Given back to the carrier: the number released,
+				 * synced (reconcile's word must be final). */
+				if ((err = pur_store_number_released(ctx->store, p, "released",
+				         pur_now())) != PURCHASE_OK)
+					return err;
+				purchase_log(ctx, "purchase=%" PRId64 " number %s released", p->id,
+				    p->phone_number);
+				if (at_rest != NULL)
+					*at_rest = 1;
+				CRASH_POINT("after_released");
+				return PURCHASE_OK;
+			}
 			if (p->state == PUR_COMPENSATING)
 				err = decide(ctx, p, reply);
 			else if (p->state == PUR_PAID)
@@ -649,6 +665,17 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			    pur_state_name(p->state));
 		}
 	}
+}
+
+enum purchase_err
+pur_drive(struct purchase_ctx *ctx, struct pur_purchase *p, int *at_rest,
+    struct purchase_detail *d)
+{
+	struct purchase_reply r = {0, NULL, 0};
+	enum purchase_err err = drive(ctx, p, BACKWARD, &r, at_rest, d);
+
+	purchase_reply_free(&r);
+	return err;
 }
 
 /* --- the request -------------------------------------------------------- */
@@ -822,6 +849,7 @@ check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t no
 	p->price_cents = offer.price_cents;
 	memcpy(p->stripe_price_id, offer.stripe_price_id, sizeof(p->stripe_price_id));
 	p->sms_capable = offer.sms_capable;
+	memcpy(p->region, offer.region, sizeof(p->region));
 	memcpy(p->stripe_customer, acct.stripe_customer, sizeof(p->stripe_customer));
 	return PURCHASE_OK;
 }
@@ -954,5 +982,9 @@ purchase_recover(struct purchase_ctx *ctx, int *ndone, int *nleft, struct purcha
 		else if (err != PURCHASE_ENOT_FOUND) /* not at rest meanwhile */
 			(*nleft)++;
 	}
-	return PURCHASE_OK;
+	/* The numbers' lives: releases coming due, periods that ended
+	 * without a word (release.c); webhook events not yet worked on. */
+	if ((err = pur_release_recover(ctx, ndone, nleft, d)) != PURCHASE_OK)
+		return err;
+	return pur_webhook_work(ctx, RECOVER_BATCH, ndone, nleft, d);
 }

@@ -64,6 +64,14 @@ enum purchase_err {
 	PURCHASE_EMEDIA,            /* Content-Type is not application/json */
 	PURCHASE_ELEASE,            /* purchase taken over by a newer worker */
 	PURCHASE_EINTERNAL,         /* anything else: a bug or an unexpected state */
+	/* The number's life (DESIGN §2.3); appended, so that no value moves. */
+	PURCHASE_ENOT_SCHEDULED,    /* restore of a number whose release is not scheduled */
+	PURCHASE_ERELEASED,         /* the number has been released already */
+	PURCHASE_ERESTORE,          /* the restore could not be told to Stripe */
+	PURCHASE_ENICKNAME_TYPE,    /* nickname neither a string nor null */
+	PURCHASE_ENICKNAME_LONG,    /* nickname over 50 characters */
+	PURCHASE_EPAGE,             /* bad page / per_page */
+	PURCHASE_ESIGNATURE,        /* webhook signature missing, malformed, wrong or stale */
 	PURCHASE_ERR__MAX
 };
 
@@ -80,18 +88,31 @@ struct purchase_detail {
  * process; not thread-safe. */
 struct purchase_ctx;
 
-/* A number as the API shows it. */
+/* A number as the API shows it (DESIGN §2.3). */
 struct purchase_number {
 	int64_t id;
 	char phone_number[17];     /* E.164, "+" and up to 15 digits */
 	char country_code[3];      /* ISO 3166-1 alpha-2 */
 	char type[16];             /* "normal", "toll_free" or "mobile" */
 	int sms_capable;
-	char status[24];           /* "active", "release_scheduled", "released" */
+	char status[24];           /* "active", "past_due", "release_scheduled", "released" */
 	int64_t price_cents;       /* monthly, USD cents */
 	int64_t period_end;        /* subscription period end, Unix time; 0 unknown */
 	int64_t created_at;        /* Unix time */
+	char region[64];           /* the carrier's region of the number; "" none */
+	char nickname[204];        /* UTF-8, at most 50 characters; "" none */
+	int cancel_at_period_end;  /* a release at the period's end is scheduled */
 };
+
+/* A list of numbers: all of them, or one page (paged: page or per_page
+ * was asked for). v is malloc'd (purchase_numbers_free). */
+struct purchase_numbers {
+	size_t n;
+	struct purchase_number *v;
+	int paged;
+	int64_t page, per_page, total, last_page;
+};
+void purchase_numbers_free(struct purchase_numbers *list);
 
 /* A reply ready for the client. body is malloc'd (the owner frees it with
  * purchase_reply_free). */
@@ -113,11 +134,39 @@ struct purchase_status {
 const struct purchase_status *purchase_status_of(enum purchase_err err);
 
 /* Renders an outcome as the API answers it: for PURCHASE_OK with num, 201
- * {"message": ..., "data": {...}}; otherwise {"error": ..., "code": ...}
- * with the table's status. Deterministic: the same input gives the same
- * bytes (a stored reply is replayed as it was). ENOMEM on failure. */
+ * {"message": ..., "data": {...}}; otherwise {"error": ..., "message": ...,
+ * "code": ...} with the table's status. Deterministic: the same input
+ * gives the same bytes (a stored reply is replayed as it was). ENOMEM on
+ * failure: a body is never half built. */
 enum purchase_err purchase_render(enum purchase_err outcome, const struct purchase_number *num,
     struct purchase_reply *out);
+
+/* The other bodies of the API, each checked as purchase_render is (every
+ * allocation, and the serialised text read back); out->status is set.
+ * Search: 200 {"data": [offer, ...]}. */
+struct purchase_offers;
+enum purchase_err purchase_render_offers(const struct purchase_offers *offers,
+    struct purchase_reply *out);
+/* A number (DESIGN §2.3): GET {"data": number}; UPDATED (the PUT's short
+ * "data"), RESTORED ({"message", "data": number}) and RELEASED ({"message"}),
+ * all 200. */
+enum purchase_render_as {
+	PURCHASE_AS_NUMBER,
+	PURCHASE_AS_UPDATED,
+	PURCHASE_AS_RESTORED,
+	PURCHASE_AS_RELEASED,
+};
+enum purchase_err purchase_render_number(const struct purchase_number *num,
+    enum purchase_render_as as, struct purchase_reply *out);
+/* 200 {"data": [number, ...]} (+ "current_page", "last_page", "per_page",
+ * "total" when paged). */
+enum purchase_err purchase_render_numbers(const struct purchase_numbers *list,
+    struct purchase_reply *out);
+/* GET /api/health: 200 {"status": "ok", "database": "ok"}, or 503 with the
+ * error's name. */
+enum purchase_err purchase_render_health(enum purchase_err health, struct purchase_reply *out);
+/* The webhook's 200 {"received": true}. */
+enum purchase_err purchase_render_received(struct purchase_reply *out);
 
 /* Opens the context from the configuration file at config_path (NULL: the
  * PURCHASE_CONFIG environment variable, else SYSCONFDIR/purchase.conf) and
@@ -194,10 +243,86 @@ enum purchase_err purchase_buy(struct purchase_ctx *ctx, int64_t account_id, con
     size_t len, const char *idem_key, struct purchase_reply *reply,
     struct purchase_detail *detail);
 
+/* --- The number's life (DESIGN §2.3, §3a) ------------------------------ */
+
+/* Which numbers a list shows: every one of the account's (GET
+ * /api/user/phone-numbers/all), or Sondos' legacy list (GET
+ * /api/user/phone-numbers: SMS-capable, not released). */
+enum purchase_list {
+	PURCHASE_LIST_ALL,
+	PURCHASE_LIST_LEGACY,
+};
+
+/* The account's numbers, newest first; query is the raw query string
+ * ("page", "per_page": 1-100, default 25; neither: all of them). Never
+ * calls a provider. Errors: EPAGE, EDB, EBUSY, ENOMEM. */
+enum purchase_err purchase_numbers_list(struct purchase_ctx *ctx, int64_t account_id,
+    enum purchase_list which, const char *query, struct purchase_numbers *out,
+    struct purchase_detail *detail);
+
+/* The number id (the path's text: a positive integer) of the account.
+ * ENOT_FOUND for an unknown id, another account's, or one that is not a
+ * positive integer. Never calls a provider. */
+enum purchase_err purchase_number_get(struct purchase_ctx *ctx, int64_t account_id,
+    const char *id, struct purchase_number *out, struct purchase_detail *detail);
+
+/* PUT: body {"nickname": "..."} (null or "" clears it; at most 50
+ * characters); *out the number afterwards. Errors: ENOT_FOUND, EBODY,
+ * ENICKNAME_TYPE, ENICKNAME_LONG, EDB, EBUSY. */
+enum purchase_err purchase_number_rename(struct purchase_ctx *ctx, int64_t account_id,
+    const char *id, const char *body, size_t len, struct purchase_number *out,
+    struct purchase_detail *detail);
+
+/* DELETE: the release at the end of the billing period (Stripe
+ * cancel_at_period_end=true; the number works until then, and is released
+ * at the carrier no later than release_margin_seconds before the period
+ * ends). Errors: ENOT_FOUND, ERELEASE_PENDING (scheduled, or released),
+ * ERELEASE (Stripe could not be told: nothing changed), EBUSY, EDB. */
+enum purchase_err purchase_number_release(struct purchase_ctx *ctx, int64_t account_id,
+    const char *id, struct purchase_detail *detail);
+
+/* POST .../restore: undoes a scheduled release (cancel_at_period_end=
+ * false); *out the number afterwards. Errors: ENOT_FOUND, ENOT_SCHEDULED,
+ * ERELEASED, ERESTORE, EBUSY, EDB. */
+enum purchase_err purchase_number_restore(struct purchase_ctx *ctx, int64_t account_id,
+    const char *id, struct purchase_number *out, struct purchase_detail *detail);
+
+/* Operator functions (purchasectl numbers): every number (account_id 0) or
+ * one account's, oldest first, each to fn with its account; and the
+ * release of any number by id, by the same path as DELETE. */
+typedef void (*purchase_number_fn)(void *arg, int64_t account_id,
+    const struct purchase_number *num);
+enum purchase_err purchase_numbers_each(struct purchase_ctx *ctx, int64_t account_id,
+    purchase_number_fn fn, void *arg, struct purchase_detail *detail);
+enum purchase_err purchase_number_release_any(struct purchase_ctx *ctx, int64_t number_id,
+    struct purchase_detail *detail);
+
+/* POST /api/webhooks/stripe: body/len the raw body, signature the
+ * Stripe-Signature header (may be NULL). Verified against
+ * stripe_webhook_secret (one, or two comma-separated while one is rolled;
+ * 300 s tolerance), the event id is recorded once -- durably, before the
+ * 200 -- and its work (fetch the subscription or customer again and act on
+ * what Stripe says now) is done after the reply, by purchase_idle() or
+ * recovery. PURCHASE_OK for every verified event, duplicates and ignored
+ * types included; ESIGNATURE (400); EBUSY, EDB, ENOMEM when it could not be
+ * recorded (503: Stripe retries). */
+enum purchase_err purchase_webhook(struct purchase_ctx *ctx, const char *body, size_t len,
+    const char *signature, struct purchase_detail *detail);
+
+/* Fetches the Stripe events newer than the newest one recorded (GET
+ * /v1/events; all of the last 30 days when none is), records those not
+ * seen, and does their work: for a webhook endpoint that was down.
+ * *recorded counts the new ones. Errors: EPROVIDER, EDB, EBUSY, ENOMEM. */
+enum purchase_err purchase_webhooks_replay(struct purchase_ctx *ctx, int *recorded,
+    struct purchase_detail *detail);
+
 /* Drives every purchase whose lease has expired to a terminal state: a paid
- * one forward (deliver), any other backward (compensate). *done counts the
- * purchases finished. Errors: EDB, EBUSY; provider trouble leaves a purchase
- * for the next run and is counted in *left. */
+ * one forward (deliver), any other backward (compensate); and the numbers'
+ * lives: releases that are due (release_margin_seconds before a scheduled
+ * period end, or a subscription that ended), periods that ended without a
+ * word from Stripe (asked again), webhook events not yet worked on. *done
+ * counts what was finished. Errors: EDB, EBUSY; provider trouble leaves
+ * work for the next run and is counted in *left. */
 enum purchase_err purchase_recover(struct purchase_ctx *ctx, int *done, int *left,
     struct purchase_detail *detail);
 
@@ -214,8 +339,9 @@ void purchase_idle(struct purchase_ctx *ctx, int last);
 
 /* Receives one difference found by purchase_reconcile: kind is one of
  * paid_without_number, charged_without_number, number_without_payment,
- * duplicate, orphan_subscription, orphan_number, unfinished; detail says
- * which objects (no secrets). */
+ * duplicate, orphan_subscription, orphan_number, unfinished,
+ * released_number_owned, released_number_billed, release_flag_mismatch;
+ * detail says which objects (no secrets). */
 typedef void (*purchase_diff_fn)(void *arg, const char *kind, const char *detail);
 
 /* Compares our rows with Stripe's subscriptions and Twilio's numbers (their

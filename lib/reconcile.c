@@ -47,12 +47,13 @@ report(struct diff_out *o, const char *kind, const char *fmt, ...)
 }
 
 /* A subscription that bills: Stripe's statuses in which it is paid up or
- * owed and not ended. */
+ * owed and still collected. (unpaid: Stripe gave up collecting -- the
+ * number is released, DESIGN §3a.) */
 static int
 sub_live(const struct pur_stripe_sub *s)
 {
 	return strcmp(s->status, "active") == 0 || strcmp(s->status, "past_due") == 0 ||
-	    strcmp(s->status, "trialing") == 0 || strcmp(s->status, "unpaid") == 0;
+	    strcmp(s->status, "trialing") == 0;
 }
 
 /* qsort and bsearch, which may not be handed a NULL array even when empty. */
@@ -146,6 +147,7 @@ struct world {
 	struct pur_stripe_sub *subs;
 	size_t nsubs;
 	struct pur_twilio_owned *nums;
+	struct pur_twilio_owned *sids; /* the same, by sid */
 	size_t nnums;
 	char (*ours)[17];   /* our unreleased numbers, sorted */
 	size_t nours, capours;
@@ -279,22 +281,59 @@ ours_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Each of our unreleased numbers: paid for, and held at the carrier. */
 static int
-check_number(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
-    const char *sid)
+by_sid(const void *a, const void *b)
+{
+	return strcmp(((const struct pur_twilio_owned *)a)->sid,
+	    ((const struct pur_twilio_owned *)b)->sid);
+}
+
+static int
+sid_at_twilio(const struct world *w, const char *sid)
+{
+	struct pur_twilio_owned key;
+
+	snprintf(key.sid, sizeof(key.sid), "%s", sid);
+	return find(&key, w->sids, w->nnums, sizeof(key), by_sid) != NULL;
+}
+
+/*
+ * Each of our numbers (DESIGN §3a, at rest):
+ *   not released: exactly one subscription that bills, the number held at
+ *   the carrier, and release_scheduled <=> cancel_at_period_end;
+ *   released: not held at the carrier (by its sid: the same number bought
+ *   again later is another), and its subscription ended or ending.
+ */
+static int
+check_number(void *arg, const struct pur_number *n)
 {
 	struct world *w = arg;
-	const struct pur_stripe_sub *s = sub_by_id(w, sub);
+	const struct pur_stripe_sub *s = sub_by_id(w, n->subscription_id);
+	int released = strcmp(n->status, "released") == 0;
 
-	(void)sid;
+	if (released) {
+		if (sid_at_twilio(w, n->number_sid))
+			report(w->out, "released_number_owned", "number %" PRId64 " %s (%s) is "
+			    "released but still held at the carrier", n->id, n->phone_number,
+			    n->number_sid);
+		if (s != NULL && sub_live(s) && !s->cancel_at_period_end)
+			report(w->out, "released_number_billed", "number %" PRId64 " %s is released "
+			    "but subscription %s is %s and not ending", n->id, n->phone_number, s->id,
+			    s->status);
+		return 0;
+	}
 	if (s == NULL || !sub_live(s))
 		report(w->out, "number_without_payment", "number %" PRId64 " %s (purchase %" PRId64
-		    "): subscription %s is %s", id, e164, purchase_id, sub ? sub : "-",
-		    s ? s->status : "missing");
-	if (!owned_at_twilio(w, e164))
+		    "): subscription %s is %s", n->id, n->phone_number, n->purchase_id,
+		    n->subscription_id, s ? s->status : "missing");
+	else if ((strcmp(n->status, "release_scheduled") == 0) != (s->cancel_at_period_end != 0) ||
+	         n->cancel_at_period_end != s->cancel_at_period_end)
+		report(w->out, "release_flag_mismatch", "number %" PRId64 " %s is %s but "
+		    "subscription %s has cancel_at_period_end %s", n->id, n->phone_number, n->status,
+		    s->id, s->cancel_at_period_end ? "true" : "false");
+	if (!owned_at_twilio(w, n->phone_number))
 		report(w->out, "paid_without_number", "number %" PRId64 " %s (purchase %" PRId64
-		    "): not held at the carrier", id, e164, purchase_id);
+		    "): not held at the carrier", n->id, n->phone_number, n->purchase_id);
 	if (w->nours == w->capours) {
 		size_t cap = w->capours ? w->capours * 2 : 256;
 		char (*v)[17] = realloc(w->ours, cap * sizeof(*v));
@@ -307,7 +346,7 @@ check_number(void *arg, int64_t id, int64_t purchase_id, const char *e164, const
 		w->ours = v;
 		w->capours = cap;
 	}
-	snprintf(w->ours[w->nours++], 17, "%s", e164);
+	snprintf(w->ours[w->nours++], 17, "%s", n->phone_number);
 	return 0;
 }
 
@@ -343,6 +382,14 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 	    (err = fetch_numbers(ctx, &w, d)) != PURCHASE_OK)
 		goto out;
 	sort(w.nums, w.nnums, sizeof(*w.nums), by_phone);
+	if (w.nnums > 0) {
+		if ((w.sids = malloc(w.nnums * sizeof(*w.sids))) == NULL) {
+			err = PURCHASE_ENOMEM;
+			goto out;
+		}
+		memcpy(w.sids, w.nums, w.nnums * sizeof(*w.sids));
+		sort(w.sids, w.nnums, sizeof(*w.sids), by_sid);
+	}
 	for (i = 1; i < w.nnums; i++)
 		if (strcmp(w.nums[i].phone_number, w.nums[i - 1].phone_number) == 0)
 			report(&out, "duplicate", "%s held twice at the carrier", w.nums[i].phone_number);
@@ -388,7 +435,7 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 	sort(w.subs, w.nsubs, sizeof(*w.subs), by_sub_id);
 
 	/* Our numbers, then what the carrier holds that we do not know. */
-	if ((err = pur_store_numbers_each(ctx->store, check_number, &w)) != PURCHASE_OK ||
+	if ((err = pur_store_numbers_all(ctx->store, 0, check_number, &w)) != PURCHASE_OK ||
 	    (err = w.err) != PURCHASE_OK)
 		goto out;
 	sort(w.ours, w.nours, sizeof(*w.ours), ours_cmp);
@@ -403,6 +450,7 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 out:
 	free(w.subs);
 	free(w.nums);
+	free(w.sids);
 	free(w.ours);
 	*ndiff = out.n;
 	return err;

@@ -235,6 +235,7 @@ purchase_search(struct purchase_ctx *ctx, int64_t account_id, const char *qs,
 		r->price_cents = cents;
 		snprintf(r->stripe_price_id, sizeof(r->stripe_price_id), "%s", price_id);
 		r->sms_capable = avail.v[i].sms;
+		memcpy(r->region, avail.v[i].region, sizeof(r->region));
 		r->expires_at = now + ctx->cfg->offer_ttl_seconds;
 
 		memcpy(o->phone_number, r->phone_number, sizeof(o->phone_number));

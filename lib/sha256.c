@@ -110,30 +110,54 @@ pur_sha256(const void *data, size_t len, unsigned char out[PUR_SHA256_LEN])
 }
 
 void
-pur_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
-    unsigned char out[PUR_SHA256_LEN])
+pur_hmac_init(struct pur_hmac *h, const void *key, size_t keylen)
 {
-	unsigned char k[64], pad[64], inner[PUR_SHA256_LEN];
+	unsigned char pad[64];
+	size_t i;
+
+	memset(h->k, 0, sizeof(h->k));
+	if (keylen > 64)
+		pur_sha256(key, keylen, h->k);
+	else if (keylen > 0)
+		memcpy(h->k, key, keylen);
+	for (i = 0; i < 64; i++)
+		pad[i] = h->k[i] ^ 0x36;
+	pur_sha256_init(&h->inner);
+	pur_sha256_update(&h->inner, pad, 64);
+}
+
+void
+pur_hmac_update(struct pur_hmac *h, const void *msg, size_t len)
+{
+	pur_sha256_update(&h->inner, msg, len);
+}
+
+void
+pur_hmac_final(struct pur_hmac *h, unsigned char out[PUR_SHA256_LEN])
+{
+	unsigned char pad[64], inner[PUR_SHA256_LEN];
 	struct pur_sha256 s;
 	size_t i;
 
-	memset(k, 0, sizeof(k));
-	if (keylen > 64)
-		pur_sha256(key, keylen, k);
-	else if (keylen > 0)
-		memcpy(k, key, keylen);
+	pur_sha256_final(&h->inner, inner);
 	for (i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	pur_sha256_init(&s);
-	pur_sha256_update(&s, pad, 64);
-	pur_sha256_update(&s, msg, msglen);
-	pur_sha256_final(&s, inner);
-	for (i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
+		pad[i] = h->k[i] ^ 0x5c;
 	pur_sha256_init(&s);
 	pur_sha256_update(&s, pad, 64);
 	pur_sha256_update(&s, inner, sizeof(inner));
 	pur_sha256_final(&s, out);
+	memset(h, 0, sizeof(*h));
+}
+
+void
+pur_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+    unsigned char out[PUR_SHA256_LEN])
+{
+	struct pur_hmac h;
+
+	pur_hmac_init(&h, key, keylen);
+	pur_hmac_update(&h, msg, msglen);
+	pur_hmac_final(&h, out);
 }
 
 void

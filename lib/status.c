@@ -1,15 +1,13 @@
 /*
  * status.c -- the status table: every outcome's HTTP status, stable code and
  * exact client message (DESIGN §2; the messages are read by existing
- * clients and must not change), and the one renderer of API bodies.
+ * clients and must not change). The bodies are rendered by render.c.
  */
 #include "autoconfig.h"
 
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "purchase.h"
 
 static const char IN_USE[] = "This phone number is already in use.";
@@ -65,6 +63,17 @@ static const struct purchase_status table[PURCHASE_ERR__MAX] = {
 	[PURCHASE_ELEASE] = {409, "idempotency_key_in_progress",
 	    "A request with this Idempotency-Key is still in progress."},
 	[PURCHASE_EINTERNAL] = {500, "internal_error", "Internal server error."},
+	[PURCHASE_ENOT_SCHEDULED] = {400, "release_not_scheduled",
+	    "Phone number is not scheduled for release."},
+	[PURCHASE_ERELEASED] = {400, "number_released", "Phone number has already been released."},
+	[PURCHASE_ERESTORE] = {500, "restore_failed",
+	    "Failed to restore phone number. Please try again or contact support."},
+	[PURCHASE_ENICKNAME_TYPE] = {422, "invalid_nickname", "The nickname must be a string."},
+	[PURCHASE_ENICKNAME_LONG] = {422, "nickname_too_long",
+	    "The nickname may not be greater than 50 characters."},
+	[PURCHASE_EPAGE] = {422, "invalid_pagination",
+	    "The page and per_page parameters must be whole numbers (per_page 1 to 100)."},
+	[PURCHASE_ESIGNATURE] = {400, "invalid_signature", "Invalid signature."},
 };
 
 const struct purchase_status *
@@ -73,49 +82,4 @@ purchase_status_of(enum purchase_err err)
 	if ((unsigned)err >= PURCHASE_ERR__MAX || table[err].message == NULL)
 		err = PURCHASE_EINTERNAL;
 	return &table[err];
-}
-
-/*
- * The body of every answer: a purchase's 201 {"message", "data"}, or a
- * business error {"error", "message", "code"} (DESIGN §2: "error" for the
- * existing clients, "message" -- the same text -- for those that read only
- * that one, "code" ours). Every json-c allocation is checked: a reply is
- * stored and replayed forever, so a half-built body must be an error,
- * never an answer.
- */
-enum purchase_err
-purchase_render(enum purchase_err outcome, const struct purchase_number *num,
-    struct purchase_reply *out)
-{
-	const struct purchase_status *st = purchase_status_of(outcome);
-	json_object *o, *data;
-	int bad = 0;
-
-	out->body = NULL;
-	out->len = 0;
-	out->status = st->http;
-	if ((o = json_object_new_object()) == NULL)
-		return PURCHASE_ENOMEM;
-	if (outcome == PURCHASE_OK && num != NULL) {
-		bad |= pur_json_add(o, "message", json_object_new_string(st->message));
-		if ((data = json_object_new_object()) == NULL || pur_json_add(o, "data", data) != 0)
-			goto fail;
-		bad |= pur_json_add(data, "id", json_object_new_int64(num->id));
-		bad |= pur_json_add(data, "phone_number", json_object_new_string(num->phone_number));
-		bad |= pur_json_add(data, "country_code", json_object_new_string(num->country_code));
-		bad |= pur_json_add(data, "type", json_object_new_string(num->type));
-		bad |= pur_json_add(data, "sms_capable", json_object_new_boolean(num->sms_capable));
-	} else {
-		bad |= pur_json_add(o, "error", json_object_new_string(st->message));
-		bad |= pur_json_add(o, "message", json_object_new_string(st->message));
-		bad |= pur_json_add(o, "code", json_object_new_string(st->code));
-	}
-	if (bad || (out->body = pur_json_dump(o, &out->len)) == NULL)
-		goto fail;
-	json_object_put(o);
-	return PURCHASE_OK;
-fail:
-	json_object_put(o);
-	out->len = 0;
-	return PURCHASE_ENOMEM;
 }

@@ -53,18 +53,41 @@ enum stmt {
 	S_PURCHASE_LEASE,
 	S_PURCHASE_STALE,
 	S_NUMBER_INSERT,
-	S_NUMBERS_LIVE_ALL,
 	S_IDEM_DELETE,
 	S_PURCHASE_DELETE,
 	S_COUNT_PURCHASES,
 	S_COUNT_NUMBERS,
 	S_PURCHASES_UNFINISHED,
+	S_NUMBERS_LIST,
+	S_NUMBERS_COUNT,
+	S_NUMBER_GET,
+	S_NUMBER_RENAME,
+	S_NUMBER_TAKE,
+	S_NUMBER_SAVE,
+	S_NUMBER_RELEASED,
+	S_PURCHASE_STATE,
+	S_NUMBERS_DUE,
+	S_NUMBER_OF_SUB,
+	S_NUMBERS_OF_CUSTOMER,
+	S_NUMBERS_ALL,
+	S_EVENT_INSERT,
+	S_EVENT_NEXT,
+	S_EVENT_TAKE,
+	S_EVENT_DONE,
+	S_EVENT_AGAIN,
+	S_EVENT_NEWEST,
 	S__MAX
 };
 
 /* The states in which a purchase still needs work (pur_state_at_rest). */
 #define UNFINISHED "('pending', 'subscribed', 'provisioned', 'paid', 'voiding', " \
                    "'compensating', 'releasing')"
+
+/* The columns of a number, in number_from_row's order (table alias n). */
+#define NUMBER_COLS "n.id, n.account_id, n.purchase_id, n.phone_number, n.country_code, n.type, " \
+	"coalesce(n.region, ''), n.sms_capable, n.price_cents, n.status, coalesce(n.nickname, ''), " \
+	"n.subscription_id, n.number_sid, coalesce(n.period_end, 0), n.cancel_at_period_end, " \
+	"coalesce(n.release_reason, ''), coalesce(n.released_at, 0), n.created_at"
 
 static const char *const sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -91,14 +114,14 @@ static const char *const sql[S__MAX] = {
 	                "window_start = CASE WHEN window_start > ?2 - 60 THEN window_start "
 	                "ELSE ?2 END",
 	[S_OFFER_PUT] = "INSERT OR REPLACE INTO offers (account_id, phone_number, country_code, "
-	                "type, price_cents, stripe_price_id, sms_capable, expires_at) "
-	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, ''))",
 	/* Bounded pruning: each search removes at most 100 expired offers. */
 	[S_OFFER_PRUNE] = "DELETE FROM offers WHERE (account_id, phone_number) IN "
 	                  "(SELECT account_id, phone_number FROM offers WHERE expires_at < ?1 "
 	                  "LIMIT 100)",
 	[S_OFFER_GET] = "SELECT country_code, type, price_cents, stripe_price_id, sms_capable, "
-	                "expires_at FROM offers WHERE account_id = ?1 AND phone_number = ?2 "
+	                "expires_at, coalesce(region, '') FROM offers WHERE account_id = ?1 AND phone_number = ?2 "
 	                "AND expires_at >= ?3",
 	[S_PURCHASE_COUNT] = "SELECT count(*), coalesce(min(created_at), 0) FROM purchases "
 	                     "WHERE account_id = ?1 AND created_at >= ?2",
@@ -113,14 +136,16 @@ static const char *const sql[S__MAX] = {
 	[S_PURCHASE_INSERT] =
 	    "INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, "
 	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, lease_token, "
-	    "lease_until, created_at, updated_at, nonce) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12)",
+	    "lease_until, created_at, updated_at, nonce, region) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12, "
+	    "nullif(?13, ''))",
 	[S_PURCHASE_GET] =
 	    "SELECT id, account_id, phone_number, country_code, type, price_cents, "
 	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
 	    "coalesce(outcome, ''), coalesce(subscription_id, ''), coalesce(invoice_id, ''), "
 	    "coalesce(number_sid, ''), coalesce(period_end, 0), lease_token, lease_until, "
-	    "created_at, coalesce(nonce, ''), settle_at FROM purchases WHERE id = ?1",
+	    "created_at, coalesce(nonce, ''), settle_at, coalesce(region, '') FROM purchases "
+	    "WHERE id = ?1",
 	[S_PURCHASE_SAVE] =
 	    "UPDATE purchases SET state = ?3, outcome = nullif(?4, ''), "
 	    "subscription_id = nullif(?5, ''), invoice_id = nullif(?6, ''), "
@@ -137,16 +162,64 @@ static const char *const sql[S__MAX] = {
 	[S_NUMBER_INSERT] =
 	    "INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, "
 	    "sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
-	    "created_at, updated_at) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, "
-	    "nullif(?10, 0), ?11, ?11)",
+	    "created_at, updated_at, region) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, "
+	    "?9, nullif(?10, 0), ?11, ?11, nullif(?12, ''))",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
 	[S_PURCHASE_DELETE] = "DELETE FROM purchases WHERE id = ?1 AND lease_token = ?2",
 	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
 	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
-	[S_NUMBERS_LIVE_ALL] = "SELECT id, purchase_id, phone_number, subscription_id, number_sid "
-	                       "FROM numbers WHERE status <> 'released' ORDER BY id",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
 	                           "WHERE state IN " UNFINISHED " ORDER BY id",
+	/* An account's numbers, newest first; ?2: the legacy list (SMS-capable,
+	 * not released); ?3/?4: LIMIT/OFFSET (-1: all). */
+	[S_NUMBERS_LIST] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.account_id = ?1 "
+	                   "AND (?2 = 0 OR (n.sms_capable = 1 AND n.status <> 'released')) "
+	                   "ORDER BY n.id DESC LIMIT ?3 OFFSET ?4",
+	[S_NUMBERS_COUNT] = "SELECT count(*) FROM numbers n WHERE n.account_id = ?1 "
+	                    "AND (?2 = 0 OR (n.sms_capable = 1 AND n.status <> 'released'))",
+	/* ?2 = 0: any account's (the operator's). */
+	[S_NUMBER_GET] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1 "
+	                 "AND (?2 = 0 OR n.account_id = ?2)",
+	[S_NUMBER_RENAME] = "UPDATE numbers SET nickname = nullif(?3, ''), updated_at = ?4 "
+	                    "WHERE id = ?1 AND account_id = ?2",
+	/* The lease of a delivered number's purchase, for work on its life. */
+	[S_NUMBER_TAKE] = "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3 "
+	                  "WHERE id = ?1 AND state = 'complete' AND lease_until <= ?2",
+	[S_NUMBER_SAVE] = "UPDATE numbers SET status = ?2, period_end = nullif(?3, 0), "
+	                  "cancel_at_period_end = ?4, release_reason = nullif(?5, ''), "
+	                  "updated_at = ?6 WHERE purchase_id = ?1 AND status <> 'released'",
+	[S_NUMBER_RELEASED] = "UPDATE numbers SET status = 'released', released_at = ?2, "
+	                      "cancel_at_period_end = 0, release_reason = coalesce(release_reason, ?3), "
+	                      "updated_at = ?2 WHERE purchase_id = ?1",
+	[S_PURCHASE_STATE] = "UPDATE purchases SET state = ?3, lease_until = ?4, payment_method = ?5, "
+	                     "updated_at = ?6 WHERE id = ?1 AND lease_token = ?2",
+	/* Delivered numbers whose life needs a look: a scheduled release
+	 * coming due (within the margin ?2 of the period's end), or a period
+	 * that ended without word from Stripe. Their purchase not leased. */
+	[S_NUMBERS_DUE] = "SELECT n.purchase_id FROM numbers n JOIN purchases p ON p.id = "
+	                  "n.purchase_id WHERE n.status <> 'released' AND n.period_end <= ?1 + ?2 "
+	                  "AND (n.period_end <= ?1 OR n.status = 'release_scheduled') "
+	                  "AND p.state = 'complete' AND p.lease_until <= ?1 ORDER BY n.period_end "
+	                  "LIMIT ?3",
+	[S_NUMBER_OF_SUB] = "SELECT purchase_id FROM numbers WHERE subscription_id = ?1 "
+	                    "ORDER BY id DESC LIMIT 1",
+	[S_NUMBERS_OF_CUSTOMER] = "SELECT n.purchase_id FROM numbers n JOIN accounts a ON "
+	                          "a.id = n.account_id WHERE a.stripe_customer = ?1 AND "
+	                          "n.status <> 'released' ORDER BY n.id LIMIT ?2",
+	/* ?1 = 0: every account's. */
+	[S_NUMBERS_ALL] = "SELECT " NUMBER_COLS " FROM numbers n WHERE ?1 = 0 OR n.account_id = ?1 "
+	                  "ORDER BY n.id",
+	[S_EVENT_INSERT] = "INSERT INTO stripe_events (id, type, object_id, created, received_at, "
+	                   "done_at) VALUES (?1, ?2, nullif(?3, ''), ?4, ?5, ?6) "
+	                   "ON CONFLICT (id) DO NOTHING",
+	[S_EVENT_NEXT] = "SELECT id, type, coalesce(object_id, ''), created FROM stripe_events "
+	                 "WHERE done_at IS NULL AND lease_until <= ?1 ORDER BY received_at LIMIT 1",
+	[S_EVENT_TAKE] = "UPDATE stripe_events SET lease_until = ?3, attempts = attempts + 1 "
+	                 "WHERE id = ?1 AND done_at IS NULL AND lease_until <= ?2",
+	[S_EVENT_DONE] = "UPDATE stripe_events SET done_at = ?2, lease_until = 0 WHERE id = ?1",
+	[S_EVENT_AGAIN] = "UPDATE stripe_events SET lease_until = ?2 WHERE id = ?1",
+	[S_EVENT_NEWEST] = "SELECT id FROM stripe_events ORDER BY created DESC, received_at DESC "
+	                   "LIMIT 1",
 };
 
 struct pur_store {
@@ -865,6 +938,7 @@ pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_o
 		bind_text(put, 6, rows[i].stripe_price_id);
 		sqlite3_bind_int(put, 7, rows[i].sms_capable);
 		sqlite3_bind_int64(put, 8, rows[i].expires_at);
+		bind_text(put, 9, rows[i].region);
 		rc = sqlite3_step(put);
 		done(put);
 		if (rc != SQLITE_DONE)
@@ -909,6 +983,7 @@ pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, i
 		copy_col(st, 3, out->stripe_price_id, sizeof(out->stripe_price_id));
 		out->sms_capable = sqlite3_column_int(st, 4);
 		out->expires_at = sqlite3_column_int64(st, 5);
+		copy_col(st, 6, out->region, sizeof(out->region));
 	}
 	done(st);
 	if (rc == SQLITE_DONE)
@@ -1057,6 +1132,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	sqlite3_bind_int64(ins, 11, now);
 	if (p->nonce[0] != '\0')
 		bind_text(ins, 12, p->nonce);
+	bind_text(ins, 13, p->region);
 	rc = sqlite3_step(ins);
 	done(ins);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -1116,6 +1192,7 @@ purchase_from_row(sqlite3_stmt *st, struct pur_purchase *p)
 	p->created_at = sqlite3_column_int64(st, 18);
 	copy_col(st, 19, p->nonce, sizeof(p->nonce));
 	p->settle_at = sqlite3_column_int64(st, 20);
+	copy_col(st, 21, p->region, sizeof(p->region));
 }
 
 enum purchase_err
@@ -1268,6 +1345,7 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 		bind_text(nins, 9, p->number_sid);
 		sqlite3_bind_int64(nins, 10, num->period_end);
 		sqlite3_bind_int64(nins, 11, now);
+		bind_text(nins, 12, num->region);
 		rc = sqlite3_step(nins);
 		done(nins);
 		if (rc != SQLITE_DONE) {
@@ -1299,26 +1377,6 @@ pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids, size_t
 		ids[(*n)++] = sqlite3_column_int64(st, 0);
 	done(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
-}
-
-enum purchase_err
-pur_store_numbers_each(struct pur_store *s,
-    int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
-        const char *sid),
-    void *arg)
-{
-	sqlite3_stmt *st = get(s, S_NUMBERS_LIVE_ALL);
-	int rc;
-
-	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-		        (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-		        (const char *)sqlite3_column_text(st, 4)) != 0)
-			break;
-	done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
 
 enum purchase_err
@@ -1401,4 +1459,457 @@ pur_store_counts(struct pur_store *s, void (*fn)(void *arg, const char *what, co
 			return map_rc(rc);
 	}
 	return PURCHASE_OK;
+}
+
+/* --- numbers ------------------------------------------------------------ */
+
+static void
+number_from_row(sqlite3_stmt *st, struct pur_number *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(st, 0);
+	n->account_id = sqlite3_column_int64(st, 1);
+	n->purchase_id = sqlite3_column_int64(st, 2);
+	copy_col(st, 3, n->phone_number, sizeof(n->phone_number));
+	copy_col(st, 4, n->country_code, sizeof(n->country_code));
+	copy_col(st, 5, n->type, sizeof(n->type));
+	copy_col(st, 6, n->region, sizeof(n->region));
+	n->sms_capable = sqlite3_column_int(st, 7);
+	n->price_cents = sqlite3_column_int64(st, 8);
+	copy_col(st, 9, n->status, sizeof(n->status));
+	copy_col(st, 10, n->nickname, sizeof(n->nickname));
+	copy_col(st, 11, n->subscription_id, sizeof(n->subscription_id));
+	copy_col(st, 12, n->number_sid, sizeof(n->number_sid));
+	n->period_end = sqlite3_column_int64(st, 13);
+	n->cancel_at_period_end = sqlite3_column_int(st, 14);
+	copy_col(st, 15, n->release_reason, sizeof(n->release_reason));
+	n->released_at = sqlite3_column_int64(st, 16);
+	n->created_at = sqlite3_column_int64(st, 17);
+}
+
+enum purchase_err
+pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy, int64_t limit,
+    int64_t offset, struct pur_number **v, size_t *n)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_LIST);
+	struct pur_number *a = NULL, *t;
+	size_t cap = 0, k = 0;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int(st, 2, legacy != 0);
+	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 4, offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((t = realloc(a, cap * sizeof(*a))) == NULL) {
+				done(st);
+				free(a);
+				return PURCHASE_ENOMEM;
+			}
+			a = t;
+		}
+		number_from_row(st, &a[k++]);
+	}
+	done(st);
+	if (rc != SQLITE_DONE) {
+		free(a);
+		return map_rc(rc);
+	}
+	*v = a;
+	*n = k;
+	return PURCHASE_OK;
+}
+
+enum purchase_err
+pur_store_numbers_count(struct pur_store *s, int64_t account_id, int legacy, int64_t *total)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_COUNT);
+	int rc;
+
+	*total = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int(st, 2, legacy != 0);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*total = sqlite3_column_int64(st, 0);
+	done(st);
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_number_get(struct pur_store *s, int64_t account_id, int64_t id, struct pur_number *out)
+{
+	sqlite3_stmt *st = get(s, S_NUMBER_GET);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, account_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		number_from_row(st, out);
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
+    const char *nickname, int64_t now)
+{
+	sqlite3_stmt *st = get(s, S_NUMBER_RENAME);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, account_id);
+	bind_text(st, 3, nickname ? nickname : "");
+	sqlite3_bind_int64(st, 4, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		rollback(s);
+		return PURCHASE_ENOT_FOUND;
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int64_t lease_until,
+    struct pur_purchase *p, struct pur_number *n)
+{
+	sqlite3_stmt *st = get(s, S_NUMBER_TAKE);
+	enum purchase_err err;
+	int rc, taken;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(st, 1, purchase_id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, lease_until);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	taken = sqlite3_changes(s->db) == 1;
+	if ((err = pur_store_purchase_get(s, purchase_id, p)) != PURCHASE_OK)
+		goto out;
+	if (p->state != PUR_COMPLETE) {
+		err = PURCHASE_ENOT_FOUND;
+		goto out;
+	}
+	if (!taken) {
+		err = PURCHASE_EIDEM_BUSY; /* another holder's lease runs */
+		goto out;
+	}
+	if ((err = pur_store_number_get(s, 0, purchase_id, n)) != PURCHASE_OK)
+		goto out;
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+enum purchase_err
+pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
+    const struct pur_number *n, int64_t now, int64_t lease_until, int durable)
+{
+	sqlite3_stmt *ps = get(s, S_PURCHASE_STATE), *ns = get(s, S_NUMBER_SAVE);
+	enum purchase_err err;
+	int rc;
+
+	if (ps == NULL || ns == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(ps, 1, p->id);
+	sqlite3_bind_int64(ps, 2, p->lease_token);
+	bind_text(ps, 3, pur_state_name(p->state));
+	sqlite3_bind_int64(ps, 4, lease_until);
+	bind_text(ps, 5, p->payment_method);
+	sqlite3_bind_int64(ps, 6, now);
+	rc = sqlite3_step(ps);
+	done(ps);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = PURCHASE_ELEASE;
+		goto out;
+	}
+	sqlite3_bind_int64(ns, 1, p->id);
+	bind_text(ns, 2, n->status);
+	sqlite3_bind_int64(ns, 3, n->period_end);
+	sqlite3_bind_int(ns, 4, n->cancel_at_period_end);
+	bind_text(ns, 5, n->release_reason);
+	sqlite3_bind_int64(ns, 6, now);
+	rc = sqlite3_step(ns);
+	done(ns);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+enum purchase_err
+pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const char *reason,
+    int64_t now)
+{
+	sqlite3_stmt *st = get(s, S_NUMBER_RELEASED);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, FULL)) != PURCHASE_OK)
+		return err;
+	p->state = PUR_RELEASED;
+	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, now);
+	bind_text(st, 3, reason);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		err = map_rc(rc);
+		goto out;
+	}
+	return commit(s);
+out:
+	rollback(s);
+	return err;
+}
+
+/* Up to max ids from a statement whose first column is one, bound by the
+ * caller; the last parameter is the limit. */
+static enum purchase_err
+ids_of(struct pur_store *s, sqlite3_stmt *st, int limit_param, int64_t *ids, size_t max,
+    size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_int64(st, limit_param, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	done(st);
+	(void)s;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin, int64_t *ids,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_DUE);
+
+	*n = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, margin);
+	return ids_of(s, st, 3, ids, max, n);
+}
+
+enum purchase_err
+pur_store_purchase_of_subscription(struct pur_store *s, const char *sub, int64_t *purchase_id)
+{
+	sqlite3_stmt *st = get(s, S_NUMBER_OF_SUB);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, sub);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*purchase_id = sqlite3_column_int64(st, 0);
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_numbers_of_customer(struct pur_store *s, const char *customer, int64_t *ids,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_OF_CUSTOMER);
+
+	*n = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, customer);
+	return ids_of(s, st, 2, ids, max, n);
+}
+
+enum purchase_err
+pur_store_numbers_all(struct pur_store *s, int64_t account_id,
+    int (*fn)(void *arg, const struct pur_number *n), void *arg)
+{
+	sqlite3_stmt *st = get(s, S_NUMBERS_ALL);
+	struct pur_number n;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, account_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		number_from_row(st, &n);
+		if (fn(arg, &n) != 0)
+			break;
+	}
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+/* --- Stripe events ---------------------------------------------------- */
+
+enum purchase_err
+pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t now, int isdone,
+    int *dup)
+{
+	sqlite3_stmt *st = get(s, S_EVENT_INSERT);
+	enum purchase_err err;
+	int rc;
+
+	*dup = 0;
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	/* Synced: Stripe stops sending once it has our 200. */
+	if ((err = begin_sync(s, FULL)) != PURCHASE_OK)
+		return err;
+	bind_text(st, 1, e->id);
+	bind_text(st, 2, e->type);
+	bind_text(st, 3, e->object_id);
+	sqlite3_bind_int64(st, 4, e->created);
+	sqlite3_bind_int64(st, 5, now);
+	if (isdone)
+		sqlite3_bind_int64(st, 6, now);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		/* Seen before: nothing to write, nothing to sync. */
+		*dup = 1;
+		rollback(s);
+		return PURCHASE_OK;
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, struct pur_event *out)
+{
+	sqlite3_stmt *next = get(s, S_EVENT_NEXT), *take = get(s, S_EVENT_TAKE);
+	enum purchase_err err;
+	int rc;
+
+	if (next == NULL || take == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+		return err;
+	sqlite3_bind_int64(next, 1, now);
+	rc = sqlite3_step(next);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		copy_col(next, 0, out->id, sizeof(out->id));
+		copy_col(next, 1, out->type, sizeof(out->type));
+		copy_col(next, 2, out->object_id, sizeof(out->object_id));
+		out->created = sqlite3_column_int64(next, 3);
+	}
+	done(next);
+	if (rc != SQLITE_ROW) {
+		rollback(s);
+		return rc == SQLITE_DONE ? PURCHASE_ENOT_FOUND : map_rc(rc);
+	}
+	bind_text(take, 1, out->id);
+	sqlite3_bind_int64(take, 2, now);
+	sqlite3_bind_int64(take, 3, lease_until);
+	rc = sqlite3_step(take);
+	done(take);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	return commit(s);
+}
+
+static enum purchase_err
+event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
+{
+	sqlite3_stmt *st = get(s, id);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+		return err;
+	bind_text(st, 1, event);
+	sqlite3_bind_int64(st, 2, t);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE) {
+		rollback(s);
+		return map_rc(rc);
+	}
+	return commit(s);
+}
+
+enum purchase_err
+pur_store_event_done(struct pur_store *s, const char *id, int64_t now)
+{
+	return event_set(s, S_EVENT_DONE, id, now);
+}
+
+enum purchase_err
+pur_store_event_again(struct pur_store *s, const char *id, int64_t retry_at)
+{
+	return event_set(s, S_EVENT_AGAIN, id, retry_at);
+}
+
+enum purchase_err
+pur_store_event_newest(struct pur_store *s, char id[PUR_ID_MAX])
+{
+	sqlite3_stmt *st = get(s, S_EVENT_NEWEST);
+	int rc;
+
+	id[0] = '\0';
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		copy_col(st, 0, id, PUR_ID_MAX);
+	done(st);
+	if (rc == SQLITE_DONE)
+		return PURCHASE_ENOT_FOUND;
+	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }

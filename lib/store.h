@@ -12,7 +12,7 @@
 
 #include "purchase.h"
 
-#define PUR_SCHEMA_VERSION 2
+#define PUR_SCHEMA_VERSION 3
 #define PUR_ID_MAX 256
 
 struct pur_store;
@@ -74,6 +74,7 @@ struct pur_offer_row {
 	int64_t price_cents;
 	char stripe_price_id[PUR_ID_MAX];
 	int sms_capable;
+	char region[64];
 	int64_t expires_at;
 };
 
@@ -143,6 +144,7 @@ struct pur_purchase {
 	int64_t price_cents;
 	char stripe_price_id[PUR_ID_MAX];
 	int sms_capable;
+	char region[64];
 	char stripe_customer[PUR_ID_MAX];
 	char payment_method[PUR_ID_MAX];
 	enum pur_state state;
@@ -234,11 +236,95 @@ enum purchase_err pur_store_purchase_abandon(struct pur_store *s, struct pur_pur
 enum purchase_err pur_store_counts(struct pur_store *s,
     void (*fn)(void *arg, const char *what, const char *key, int64_t n), void *arg);
 
-/* Calls fn for every unreleased number (stops when fn returns non-zero). */
-enum purchase_err pur_store_numbers_each(struct pur_store *s,
-    int (*fn)(void *arg, int64_t id, int64_t purchase_id, const char *e164, const char *sub,
-        const char *sid),
-    void *arg);
+/* --- numbers (DESIGN §2.3): the delivered numbers and their lives --- */
+
+struct pur_number {
+	int64_t id;                  /* = its purchase's id */
+	int64_t account_id;
+	int64_t purchase_id;
+	char phone_number[17];
+	char country_code[3];
+	char type[16];               /* normal, toll_free, mobile */
+	char region[64];
+	int sms_capable;
+	int64_t price_cents;
+	char status[24];             /* active, past_due, release_scheduled, released */
+	char nickname[204];
+	char subscription_id[PUR_ID_MAX];
+	char number_sid[40];
+	int64_t period_end;
+	int cancel_at_period_end;
+	char release_reason[32];
+	int64_t released_at;
+	int64_t created_at;
+};
+
+/* An account's numbers, newest first (legacy: SMS-capable and not
+ * released only); limit -1 for all. *v is malloc'd (free), *n its count. */
+enum purchase_err pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy,
+    int64_t limit, int64_t offset, struct pur_number **v, size_t *n);
+enum purchase_err pur_store_numbers_count(struct pur_store *s, int64_t account_id, int legacy,
+    int64_t *total);
+/* The number of the account (0: any account's). ENOT_FOUND. */
+enum purchase_err pur_store_number_get(struct pur_store *s, int64_t account_id, int64_t id,
+    struct pur_number *out);
+/* Sets (nickname "" clears) the nickname. ENOT_FOUND. Not synced: a lost
+ * rename costs the client a retry. */
+enum purchase_err pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
+    const char *nickname, int64_t now);
+/* Takes the lease of a delivered number's purchase (state complete) for
+ * work on its life: bumps the token, fills *p and *n. EIDEM_BUSY while
+ * another holds it; ENOT_FOUND when it is not complete (releasing, or
+ * released: the release machine owns it) or absent. */
+enum purchase_err pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now,
+    int64_t lease_until, struct pur_purchase *p, struct pur_number *n);
+/* Writes what the number's life came to, fenced by p's token (ELEASE): the
+ * number's status, period end, flag and release reason, and the purchase's
+ * state (complete, or releasing), payment method and lease_until. Synced
+ * when durable is set. */
+enum purchase_err pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
+    const struct pur_number *n, int64_t now, int64_t lease_until, int durable);
+/* The release done at the carrier: the purchase released, the number
+ * released (with reason, unless one is set already) at now, fenced. Synced. */
+enum purchase_err pur_store_number_released(struct pur_store *s, struct pur_purchase *p,
+    const char *reason, int64_t now);
+/* Purchase ids (at most max) of delivered numbers whose life needs a look
+ * now: a scheduled release within margin of its period's end, or a period
+ * that has ended; not leased. */
+enum purchase_err pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin,
+    int64_t *ids, size_t max, size_t *n);
+/* The purchase of the number a subscription pays for. ENOT_FOUND. */
+enum purchase_err pur_store_purchase_of_subscription(struct pur_store *s, const char *sub,
+    int64_t *purchase_id);
+/* Purchase ids of the live numbers of the accounts of a Stripe customer. */
+enum purchase_err pur_store_numbers_of_customer(struct pur_store *s, const char *customer,
+    int64_t *ids, size_t max, size_t *n);
+/* Calls fn for every number (account_id 0) or an account's, oldest first;
+ * stops when fn returns non-zero. */
+enum purchase_err pur_store_numbers_all(struct pur_store *s, int64_t account_id,
+    int (*fn)(void *arg, const struct pur_number *n), void *arg);
+
+/* --- Stripe events (webhooks, replay) --- */
+struct pur_event {
+	char id[PUR_ID_MAX];
+	char type[64];
+	char object_id[PUR_ID_MAX];
+	int64_t created;
+};
+/* Records an event id once, synced (the 200 follows): *dup is set when it
+ * was recorded before (nothing written). done: nothing to do for it (a type
+ * we ignore). */
+enum purchase_err pur_store_event_record(struct pur_store *s, const struct pur_event *e,
+    int64_t now, int done, int *dup);
+/* Takes the lease of the oldest event whose work is not done: ENOT_FOUND
+ * when there is none. */
+enum purchase_err pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until,
+    struct pur_event *out);
+/* The event's work done; or left for another try at retry_at. */
+enum purchase_err pur_store_event_done(struct pur_store *s, const char *id, int64_t now);
+enum purchase_err pur_store_event_again(struct pur_store *s, const char *id, int64_t retry_at);
+/* The id of the newest event recorded (Stripe's created). ENOT_FOUND. */
+enum purchase_err pur_store_event_newest(struct pur_store *s, char id[PUR_ID_MAX]);
 
 /* Calls fn for every purchase not at rest. */
 enum purchase_err pur_store_unfinished_each(struct pur_store *s,

@@ -15,6 +15,7 @@
 
 #include "form.h"
 #include "json.h"
+#include "sha256.h"
 #include "stripe.h"
 
 #define URL_MAX 2048
@@ -124,6 +125,11 @@ sub_from(json_object *o, struct pur_stripe_sub *out)
 	if (pur_json_int(o, "current_period_end", &end) == 0)
 		out->current_period_end = end;
 	(void)pur_json_bool(o, "cancel_at_period_end", &out->cancel_at_period_end);
+	/* Expandable; absent or null reads as "" (a reply that does not say). */
+	(void)copy_id(o, "customer", out->customer, sizeof(out->customer));
+	(void)copy_id(o, "default_payment_method", out->default_payment_method,
+	    sizeof(out->default_payment_method));
+	(void)copy_id(o, "default_source", out->default_source, sizeof(out->default_source));
 	return 0;
 }
 
@@ -205,6 +211,170 @@ out:
 		pur_stripe_sub_page_free(out);
 	json_object_put(o);
 	return rc;
+}
+
+static int
+event_from(json_object *o, struct pur_stripe_event *out)
+{
+	json_object *data, *obj;
+	int64_t created = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (pur_json_copy(o, "id", out->id, sizeof(out->id)) != 0 ||
+	    pur_json_copy(o, "type", out->type, sizeof(out->type)) != 0 ||
+	    strncmp(out->id, "evt_", 4) != 0)
+		return -1;
+	if (pur_json_int(o, "created", &created) == 0)
+		out->created = created;
+	if ((data = pur_json_obj(o, "data")) == NULL || (obj = pur_json_obj(data, "object")) == NULL)
+		return -1;
+	(void)pur_json_copy(obj, "object", out->object, sizeof(out->object));
+	(void)pur_json_copy(obj, "id", out->object_id, sizeof(out->object_id));
+	if (strcmp(out->object, "invoice") == 0) {
+		(void)copy_id(obj, "subscription", out->subscription, sizeof(out->subscription));
+		(void)copy_id(obj, "customer", out->customer, sizeof(out->customer));
+	} else if (strcmp(out->object, "subscription") == 0) {
+		memcpy(out->subscription, out->object_id, sizeof(out->subscription));
+		(void)copy_id(obj, "customer", out->customer, sizeof(out->customer));
+	} else if (strcmp(out->object, "customer") == 0) {
+		memcpy(out->customer, out->object_id, sizeof(out->customer));
+	}
+	return 0;
+}
+
+int
+pur_stripe_parse_event(const char *body, size_t len, struct pur_stripe_event *out)
+{
+	json_object *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	rc = event_from(o, out);
+	json_object_put(o);
+	return rc;
+}
+
+void
+pur_stripe_event_page_free(struct pur_stripe_event_page *p)
+{
+	if (p == NULL)
+		return;
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+int
+pur_stripe_parse_event_list(const char *body, size_t len, struct pur_stripe_event_page *out)
+{
+	json_object *o, *data;
+	size_t i, n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = pur_json_parse_reply(body, len)) == NULL)
+		return -1;
+	if ((data = pur_json_arr(o, "data")) == NULL || pur_json_bool(o, "has_more", &out->has_more) != 0)
+		goto out;
+	n = json_object_array_length(data);
+	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (event_from(json_object_array_get_idx(data, i), &out->v[i]) != 0)
+			goto out;
+	out->n = n;
+	rc = 0;
+out:
+	if (rc != 0)
+		pur_stripe_event_page_free(out);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+#define SIG_MAX 8 /* v1 signatures considered in one header */
+
+int
+pur_stripe_signature_ok(const char *header, const char *body, size_t len, const char *secrets,
+    int64_t now, int64_t tolerance)
+{
+	unsigned char sigs[SIG_MAX][PUR_SHA256_LEN], mac[PUR_SHA256_LEN];
+	const char *p, *e, *t = NULL, *sec;
+	size_t tlen = 0, nsig = 0, i, k;
+	int64_t ts = 0;
+	int ok = 0;
+
+	if (header == NULL || body == NULL || secrets == NULL || strlen(header) > 4096)
+		return -1;
+	/* "t=...,v1=...,v1=...": every element, in any order; unknown
+	 * schemes (v0, test ones) are skipped. */
+	for (p = header; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		while (p < e && *p == ' ')
+			p++;
+		if (e - p > 2 && p[0] == 't' && p[1] == '=') {
+			if (t != NULL)
+				return -1; /* two timestamps */
+			t = p + 2;
+			tlen = (size_t)(e - t);
+			if (tlen == 0 || tlen > 12)
+				return -1;
+			for (i = 0; i < tlen; i++) {
+				if (t[i] < '0' || t[i] > '9')
+					return -1;
+				ts = ts * 10 + (t[i] - '0');
+			}
+		} else if (e - p == 3 + 2 * PUR_SHA256_LEN && strncmp(p, "v1=", 3) == 0 &&
+		           nsig < SIG_MAX) {
+			for (i = 0; i < PUR_SHA256_LEN; i++) {
+				int hi = hexval(p[3 + 2 * i]), lo = hexval(p[4 + 2 * i]);
+				if (hi < 0 || lo < 0)
+					break;
+				sigs[nsig][i] = (unsigned char)(hi << 4 | lo);
+			}
+			if (i == PUR_SHA256_LEN)
+				nsig++;
+		}
+	}
+	if (t == NULL || nsig == 0)
+		return -1;
+	if (ts < now - tolerance || ts > now + tolerance)
+		return -1;
+	/* Every configured secret against every v1: a roll has two of each. */
+	for (sec = secrets; *sec != '\0'; sec = *e ? e + 1 : e) {
+		const char *a, *b;
+		e = sec + strcspn(sec, ",");
+		for (a = sec; a < e && (*a == ' ' || *a == '\t'); a++)
+			;
+		for (b = e; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
+			;
+		if (b == a)
+			continue;
+		{
+			struct pur_hmac h;
+			pur_hmac_init(&h, a, (size_t)(b - a));
+			pur_hmac_update(&h, t, tlen);
+			pur_hmac_update(&h, ".", 1);
+			pur_hmac_update(&h, body, len);
+			pur_hmac_final(&h, mac);
+		}
+		for (k = 0; k < nsig; k++)
+			ok |= pur_memeq_ct(mac, sigs[k], sizeof(mac)) == 0;
+	}
+	return ok ? 0 : -1;
 }
 
 int
@@ -421,22 +591,58 @@ pur_stripe_subscription_get(const struct pur_stripe *s, const char *sub,
 	return rc;
 }
 
-enum pur_call
-pur_stripe_subscription_release(const struct pur_stripe *s, const char *sub,
+/* POST /v1/subscriptions/{id} with form, the subscription read back. */
+static enum pur_call
+update_subscription(const struct pur_stripe *s, const char *sub, const char *form,
     struct pur_stripe_sub *out, struct pur_call_info *info)
 {
 	struct pur_http_reply r;
 	struct pur_buf url;
 	enum pur_call rc = PUR_CALL_RETRY;
 
+	memset(out, 0, sizeof(*out));
 	pur_http_reply_init(&r);
 	pur_buf_init(&url, URL_MAX);
 	if (make_url(&url, s->cfg->stripe_api_base, "/v1/subscriptions/", sub, NULL) == 0) {
-		rc = call(s, "POST", url.data, "cancel_at_period_end=true", NULL, &r, info);
+		/* No Idempotency-Key: setting a value twice is setting it. */
+		rc = call(s, "POST", url.data, form, NULL, &r, info);
 		rc = PARSED(rc, pur_stripe_parse_subscription(r.body.data, r.body.len, out));
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_set_cancel(const struct pur_stripe *s, const char *sub, int cancel,
+    struct pur_stripe_sub *out, struct pur_call_info *info)
+{
+	enum pur_call rc;
+
+	rc = update_subscription(s, sub,
+	    cancel ? "cancel_at_period_end=true" : "cancel_at_period_end=false", out, info);
+	if (rc == PUR_CALL_OK && out->cancel_at_period_end != (cancel != 0) &&
+	    !pur_stripe_sub_ended(out->status))
+		rc = PUR_CALL_UNKNOWN; /* a 200 that did not do it */
+	return rc;
+}
+
+enum pur_call
+pur_stripe_subscription_set_payment(const struct pur_stripe *s, const char *sub,
+    const char *payment_method, struct pur_stripe_sub *out, struct pur_call_info *info)
+{
+	struct pur_buf form;
+	enum pur_call rc = PUR_CALL_RETRY;
+	int pm = strncmp(payment_method, "pm_", 3) == 0;
+
+	pur_buf_init(&form, FORM_MAX);
+	/* An empty default_payment_method unsets it: a legacy source can
+	 * only be the default when no PaymentMethod is. */
+	if ((pm ? pur_form_add(&form, "default_payment_method", payment_method) :
+	          pur_form_add(&form, "default_payment_method", "") ||
+	              pur_form_add(&form, "default_source", payment_method)) == 0)
+		rc = update_subscription(s, sub, form.data, out, info);
+	pur_buf_free(&form);
 	return rc;
 }
 
@@ -511,6 +717,34 @@ pur_stripe_subscription_list(const struct pur_stripe *s, const char *after,
 	                          pur_form_escape(&url, after) == 0))) {
 		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
 		rc = PARSED(rc, pur_stripe_parse_sub_list(r.body.data, r.body.len, out));
+	}
+	pur_buf_free(&url);
+	pur_http_reply_free(&r);
+	return rc;
+}
+
+enum pur_call
+pur_stripe_event_list(const struct pur_stripe *s, const char *ending_before,
+    const char *starting_after, struct pur_stripe_event_page *out, struct pur_call_info *info)
+{
+	struct pur_http_reply r;
+	struct pur_buf url;
+	enum pur_call rc = PUR_CALL_RETRY;
+	int built;
+
+	memset(out, 0, sizeof(*out));
+	pur_http_reply_init(&r);
+	pur_buf_init(&url, URL_MAX);
+	built = make_url(&url, s->cfg->stripe_api_base, "/v1/events?limit=100", NULL, NULL) == 0;
+	if (built && ending_before != NULL && *ending_before != '\0')
+		built = pur_buf_adds(&url, "&ending_before=") == 0 &&
+		    pur_form_escape(&url, ending_before) == 0;
+	if (built && starting_after != NULL && *starting_after != '\0')
+		built = pur_buf_adds(&url, "&starting_after=") == 0 &&
+		    pur_form_escape(&url, starting_after) == 0;
+	if (built) {
+		rc = call(s, "GET", url.data, NULL, NULL, &r, info);
+		rc = PARSED(rc, pur_stripe_parse_event_list(r.body.data, r.body.len, out));
 	}
 	pur_buf_free(&url);
 	pur_http_reply_free(&r);

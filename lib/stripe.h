@@ -25,7 +25,30 @@ struct pur_stripe_sub {
 	int64_t current_period_end;
 	int cancel_at_period_end;
 	int invoice_paid;         /* latest_invoice.paid when it was expanded */
+	char customer[PUR_STRIPE_ID];
+	char default_payment_method[PUR_STRIPE_ID]; /* "" when none */
+	char default_source[PUR_STRIPE_ID];         /* "" when none */
 };
+
+/* A webhook event (or one of GET /v1/events), as far as the service reads
+ * it: the event is only a trigger -- what it is about is fetched again. */
+struct pur_stripe_event {
+	char id[PUR_STRIPE_ID];       /* evt_... */
+	char type[64];                /* invoice.paid, customer.subscription.updated, ... */
+	int64_t created;
+	char object[32];              /* data.object.object: invoice, subscription, customer */
+	char object_id[PUR_STRIPE_ID];/* data.object.id */
+	char subscription[PUR_STRIPE_ID]; /* the subscription it is about ("" none) */
+	char customer[PUR_STRIPE_ID];     /* the customer it is about ("" none) */
+};
+
+/* One page of GET /v1/events (newest first, as Stripe lists). */
+struct pur_stripe_event_page {
+	size_t n;
+	struct pur_stripe_event *v; /* malloc'd */
+	int has_more;
+};
+void pur_stripe_event_page_free(struct pur_stripe_event_page *p);
 
 /* One page of GET /v1/subscriptions. */
 struct pur_stripe_sub_page {
@@ -93,6 +116,26 @@ int pur_stripe_parse_sub_search(const char *body, size_t len, struct pur_stripe_
 /* A list object of subscriptions (latest_invoice possibly expanded). */
 int pur_stripe_parse_sub_list(const char *body, size_t len, struct pur_stripe_sub_page *out);
 
+/* An event object (the webhook body, or an entry of GET /v1/events): id
+ * (evt_), type, created and what data.object is about -- for an invoice,
+ * its subscription and customer; for a subscription, itself and its
+ * customer; for a customer, itself. -1 when it is not an event. */
+int pur_stripe_parse_event(const char *body, size_t len, struct pur_stripe_event *out);
+
+/* A list object of events. */
+int pur_stripe_parse_event_list(const char *body, size_t len, struct pur_stripe_event_page *out);
+
+/*
+ * Stripe-Signature (https://stripe.com/docs/webhooks/signatures): header is
+ * "t=<unix>,v1=<hex>[,v1=<hex>...][,v0=...]"; secrets a comma-separated
+ * list of endpoint secrets (two while one is rolled). 0 when some v1 is
+ * HMAC-SHA256(secret, "<t>.<body>") for some secret (compared in constant
+ * time) and t is within tolerance seconds of now (either way); -1 for a
+ * missing, malformed, wrong or stale signature. Pure: no clock, no I/O.
+ */
+int pur_stripe_signature_ok(const char *header, const char *body, size_t len,
+    const char *secrets, int64_t now, int64_t tolerance);
+
 /* --- calls --- */
 struct pur_stripe {
 	struct pur_http *http;
@@ -125,9 +168,23 @@ enum pur_call pur_stripe_subscription_find(const struct pur_stripe *s, int64_t p
 enum pur_call pur_stripe_subscription_cancel(const struct pur_stripe *s, const char *sub,
     struct pur_call_info *info);
 
-/* POST /v1/subscriptions/{id} cancel_at_period_end=true. */
-enum pur_call pur_stripe_subscription_release(const struct pur_stripe *s, const char *sub,
-    struct pur_stripe_sub *out, struct pur_call_info *info);
+/* POST /v1/subscriptions/{id} cancel_at_period_end=true|false: the release
+ * at the end of the period scheduled, or undone. OK with the subscription
+ * as it is now. */
+enum pur_call pur_stripe_subscription_set_cancel(const struct pur_stripe *s, const char *sub,
+    int cancel, struct pur_stripe_sub *out, struct pur_call_info *info);
+
+/* POST /v1/subscriptions/{id} with the customer's new default: a
+ * PaymentMethod as default_payment_method, or a card/source as
+ * default_source with default_payment_method cleared (it would win). */
+enum pur_call pur_stripe_subscription_set_payment(const struct pur_stripe *s, const char *sub,
+    const char *payment_method, struct pur_stripe_sub *out, struct pur_call_info *info);
+
+/* GET /v1/events?limit=100[&ending_before=ID|&starting_after=ID]: one page
+ * (newest first). With ending_before, the page just newer than that event;
+ * with neither, the newest. */
+enum pur_call pur_stripe_event_list(const struct pur_stripe *s, const char *ending_before,
+    const char *starting_after, struct pur_stripe_event_page *out, struct pur_call_info *info);
 
 /* POST /v1/invoices/{id}/pay with Idempotency-Key purchase-<nonce>-pay:
  * OK (paid), DECLINED, or as above. */

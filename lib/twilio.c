@@ -102,6 +102,7 @@ pur_twilio_parse_available(const char *body, size_t len, struct pur_twilio_avail
 		if (pur_json_copy(e, "friendly_name", a->friendly_name, sizeof(a->friendly_name)) != 0)
 			pur_e164_format(a->phone_number, a->friendly_name, sizeof(a->friendly_name));
 		(void)pur_json_copy(e, "iso_country", a->iso_country, sizeof(a->iso_country));
+		(void)pur_json_copy(e, "region", a->region, sizeof(a->region));
 		if (pur_json_copy(e, "address_requirements", a->address_requirements,
 		        sizeof(a->address_requirements)) != 0 ||
 		    (strcmp(a->address_requirements, "none") != 0 &&

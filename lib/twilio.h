@@ -20,6 +20,7 @@ struct pur_twilio_avail {
 	char friendly_name[64];
 	char iso_country[3];
 	char address_requirements[8];
+	char region[64];             /* the number's region ("CA", "ON"...); "" none */
 	int sms;
 };
 

@@ -1,2 +1,2 @@
 # sql/ -- schema and seed price list, installed to $(pkgdatadir).
-dist_pkgdata_DATA += sql/schema.sql sql/002-purchase-nonces-states.sql sql/prices.sql
+dist_pkgdata_DATA += sql/schema.sql sql/002-purchase-nonces-states.sql sql/003-number-lifecycle.sql sql/prices.sql

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
 #include "stripe.h"
 #include "tap.h"
 #include "hook.h"
@@ -547,12 +548,52 @@ test_calls_other(void)
 	is_int(pur_stripe_invoice_pay(&st, &RN, "in_1", &inv, &info), PUR_CALL_OK, "pay (nonce): OK");
 	is_str(cn.idem, "purchase-0123456789abcdef0123456789abcdef-pay", "pay (nonce): its key");
 
-	/* release at period end */
+	/* release at period end, and its undoing */
 	canned_set(&cn, 200, SUB_JSON("active", "\"in_1\""));
-	is_int(pur_stripe_subscription_release(&st, "sub_1", &out, &info), PUR_CALL_OK,
-	    "release: OK");
+	is_int(pur_stripe_subscription_set_cancel(&st, "sub_1", 1, &out, &info), PUR_CALL_UNKNOWN,
+	    "set_cancel: a 200 that did not set the flag -> UNKNOWN");
 	request_is("POST", "https://api.stripe.test/v1/subscriptions/sub_1", NULL,
-	    "cancel_at_period_end=true", "release");
+	    "cancel_at_period_end=true", "set_cancel");
+	canned_set(&cn, 200,
+	    "{\"id\":\"sub_1\",\"object\":\"subscription\",\"status\":\"active\","
+	    "\"latest_invoice\":\"in_1\",\"customer\":\"cus_1\",\"current_period_end\":1700000000,"
+	    "\"cancel_at_period_end\":true,\"default_payment_method\":{\"id\":\"pm_9\"}}");
+	is_int(pur_stripe_subscription_set_cancel(&st, "sub_1", 1, &out, &info), PUR_CALL_OK,
+	    "set_cancel: OK");
+	ok(out.cancel_at_period_end && strcmp(out.customer, "cus_1") == 0 &&
+	        strcmp(out.default_payment_method, "pm_9") == 0,
+	    "set_cancel: the subscription read back (flag, customer, expanded pm)");
+	canned_set(&cn, 200, SUB_JSON("active", "\"in_1\""));
+	is_int(pur_stripe_subscription_set_cancel(&st, "sub_1", 0, &out, &info), PUR_CALL_OK,
+	    "set_cancel false: OK");
+	request_is("POST", "https://api.stripe.test/v1/subscriptions/sub_1", NULL,
+	    "cancel_at_period_end=false", "set_cancel false");
+	canned_set(&cn, 200, SUB_JSON("active", "\"in_1\""));
+	is_int(pur_stripe_subscription_set_payment(&st, "sub_1", "pm_2", &out, &info), PUR_CALL_OK,
+	    "set_payment pm: OK");
+	request_is("POST", "https://api.stripe.test/v1/subscriptions/sub_1", NULL,
+	    "default_payment_method=pm_2", "set_payment pm");
+	canned_set(&cn, 200, SUB_JSON("active", "\"in_1\""));
+	is_int(pur_stripe_subscription_set_payment(&st, "sub_1", "card_2", &out, &info), PUR_CALL_OK,
+	    "set_payment card: OK");
+	request_is("POST", "https://api.stripe.test/v1/subscriptions/sub_1", NULL,
+	    "default_payment_method=&default_source=card_2",
+	    "set_payment card: default_payment_method cleared, default_source set");
+
+	/* events */
+	canned_set(&cn, 200, "{\"object\":\"list\",\"has_more\":true,\"url\":\"/v1/events\",\"data\":["
+	    "{\"id\":\"evt_2\",\"object\":\"event\",\"type\":\"invoice.paid\",\"created\":5,"
+	    "\"data\":{\"object\":{\"id\":\"in_1\",\"object\":\"invoice\",\"subscription\":\"sub_1\","
+	    "\"customer\":\"cus_1\"}}}]}");
+	{
+		struct pur_stripe_event_page ep;
+		is_int(pur_stripe_event_list(&st, "evt_1", NULL, &ep, &info), PUR_CALL_OK, "events: OK");
+		request_is("GET", "https://api.stripe.test/v1/events?limit=100&ending_before=evt_1", NULL,
+		    NULL, "events");
+		ok(ep.n == 1 && ep.has_more && strcmp(ep.v[0].subscription, "sub_1") == 0,
+		    "events: one, has_more, about sub_1");
+		pur_stripe_event_page_free(&ep);
+	}
 
 	/* pay */
 	canned_set(&cn, 200, inv_paid);
@@ -580,12 +621,114 @@ test_calls_other(void)
 	is_int(inv.paid, 0, "invoice get: not paid");
 }
 
+static void
+sign(const char *secret, const char *t, const char *body, char hex[65])
+{
+	unsigned char mac[PUR_SHA256_LEN];
+	struct pur_hmac h;
+
+	pur_hmac_init(&h, secret, strlen(secret));
+	pur_hmac_update(&h, t, strlen(t));
+	pur_hmac_update(&h, ".", 1);
+	pur_hmac_update(&h, body, strlen(body));
+	pur_hmac_final(&h, mac);
+	pur_hex(mac, sizeof(mac), hex);
+}
+
+static int
+sig_ok(const char *header, const char *body, const char *secrets, int64_t now)
+{
+	return pur_stripe_signature_ok(header, body, strlen(body), secrets, now, 300);
+}
+
+static void
+test_signature(void)
+{
+	static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\"}";
+	char good[65], old[65], h[512], tampered[sizeof(body)];
+
+	sign("whsec_new", "1000", body, good);
+	sign("whsec_old", "1000", body, old);
+	snprintf(h, sizeof(h), "t=1000,v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), 0, "signature: good");
+	is_int(sig_ok(h, body, "whsec_new", 1300), 0, "signature: 300 s old is still good");
+	is_int(sig_ok(h, body, "whsec_new", 1301), -1, "signature: 301 s old is stale");
+	is_int(sig_ok(h, body, "whsec_new", 699), -1, "signature: 301 s in the future is refused");
+	is_int(sig_ok(h, body, "whsec_other", 1000), -1, "signature: another secret");
+	memcpy(tampered, body, sizeof(body));
+	tampered[8] ^= 1;
+	is_int(sig_ok(h, tampered, "whsec_new", 1000), -1, "signature: one byte of the body changed");
+	snprintf(h, sizeof(h), "t=1001,v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "signature: another timestamp");
+	/* A roll: two v1, one from each secret; either configured one matches. */
+	snprintf(h, sizeof(h), "t=1000,v1=%s,v1=%s,v0=abc", old, good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), 0, "roll: the new secret matches the second v1");
+	is_int(sig_ok(h, body, "whsec_old", 1000), 0, "roll: the old secret matches the first");
+	snprintf(h, sizeof(h), "t=1000,v1=%s", old);
+	is_int(sig_ok(h, body, "whsec_new, whsec_old", 1000), 0,
+	    "roll: two configured secrets, the old one signed");
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "roll over: the old one no longer configured");
+	is_int(sig_ok(h, body, " , ", 1000), -1, "no secret configured");
+	/* Malformed headers. */
+	is_int(sig_ok("", body, "whsec_new", 1000), -1, "empty header");
+	is_int(pur_stripe_signature_ok(NULL, body, strlen(body), "whsec_new", 1000, 300), -1,
+	    "no header");
+	snprintf(h, sizeof(h), "v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "no timestamp");
+	is_int(sig_ok("t=1000", body, "whsec_new", 1000), -1, "no v1");
+	snprintf(h, sizeof(h), "t=1000,v0=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "only a v0 scheme");
+	snprintf(h, sizeof(h), "t=1000,v1=%.63s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "a v1 one digit short");
+	snprintf(h, sizeof(h), "t=10x0,v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "a timestamp that is not a number");
+	snprintf(h, sizeof(h), "t=1000,t=1000,v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), -1, "two timestamps");
+	snprintf(h, sizeof(h), "t=1000, v1=%s", good);
+	is_int(sig_ok(h, body, "whsec_new", 1000), 0, "spaces after the commas are taken");
+}
+
+static void
+test_parse_event(void)
+{
+	struct pur_stripe_event e;
+	const char *inv = "{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"invoice.paid\","
+	    "\"created\":1700000000,\"data\":{\"object\":{\"id\":\"in_1\",\"object\":\"invoice\","
+	    "\"subscription\":\"sub_1\",\"customer\":\"cus_1\"}}}";
+	const char *sub = "{\"id\":\"evt_2\",\"type\":\"customer.subscription.deleted\",\"created\":1,"
+	    "\"data\":{\"object\":{\"id\":\"sub_2\",\"object\":\"subscription\",\"customer\":"
+	    "{\"id\":\"cus_2\"}},\"previous_attributes\":{}}}";
+	const char *cus = "{\"id\":\"evt_3\",\"type\":\"customer.updated\",\"created\":1,"
+	    "\"data\":{\"object\":{\"id\":\"cus_3\",\"object\":\"customer\"}}}";
+
+	is_int(pur_stripe_parse_event(inv, strlen(inv), &e), 0, "event: invoice.paid");
+	ok(strcmp(e.id, "evt_1") == 0 && strcmp(e.type, "invoice.paid") == 0 &&
+	        e.created == 1700000000 && strcmp(e.subscription, "sub_1") == 0 &&
+	        strcmp(e.customer, "cus_1") == 0,
+	    "event: an invoice's subscription and customer");
+	is_int(pur_stripe_parse_event(sub, strlen(sub), &e), 0, "event: subscription deleted");
+	ok(strcmp(e.subscription, "sub_2") == 0 && strcmp(e.customer, "cus_2") == 0,
+	    "event: a subscription is about itself (customer expanded)");
+	is_int(pur_stripe_parse_event(cus, strlen(cus), &e), 0, "event: customer.updated");
+	ok(strcmp(e.customer, "cus_3") == 0 && e.subscription[0] == '\0', "event: a customer");
+	{
+		const char *a = "{\"id\":\"ch_1\",\"type\":\"x\",\"data\":{\"object\":{}}}";
+		const char *b = "{\"id\":\"evt_1\",\"type\":\"x\"}";
+		is_int(pur_stripe_parse_event(a, strlen(a), &e), -1,
+		    "event: an id that is not evt_ is refused");
+		is_int(pur_stripe_parse_event(b, strlen(b), &e), -1, "event: no data.object");
+	}
+	is_int(pur_stripe_parse_event("[]", 2, &e), -1, "event: not an object");
+}
+
 int
 main(void)
 {
 	static char base[] = "https://api.stripe.test", key[] = "sk_test_x";
 
 	test_build();
+	test_signature();
+	test_parse_event();
 	test_parse_customer();
 	test_parse_subscription();
 	test_parse_invoice_error();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "purchase.h"
 
@@ -27,7 +28,12 @@ usage(void)
 	      "                                         print the new account id\n"
 	      "  key create --account ID                print a new API key (shown once)\n"
 	      "  key revoke KEY|PREFIX                  revoke a key\n"
-	      "  recover                                finish interrupted purchases\n"
+	      "  recover                                finish interrupted purchases, due releases,\n"
+	      "                                         webhook work; exit 3 when some is left\n"
+	      "  numbers list [--account ID]            every number: id, account, number,\n"
+	      "                                         status, period end, nickname\n"
+	      "  numbers release ID                     release at the end of the billing period\n"
+	      "  webhooks replay                        fetch Stripe events not yet seen and act\n"
 	      "  status                                 purchases per state, numbers per status\n"
 	      "  reconcile                              compare with Stripe and Twilio; print each\n"
 	      "                                         difference; exit 1 when there is any\n"
@@ -69,6 +75,20 @@ print_diff(void *arg, const char *kind, const char *detail)
 {
 	(void)arg;
 	printf("%s\t%s\n", kind, detail);
+}
+
+static void
+print_number(void *arg, int64_t account, const struct purchase_number *n)
+{
+	char end[32] = "-";
+	time_t t = (time_t)n->period_end;
+	struct tm tm;
+
+	(void)arg;
+	if (n->period_end > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%lld\t%lld\t%s\t%s\t%s\t%s\n", (long long)n->id, (long long)account,
+	    n->phone_number, n->status, end, n->nickname);
 }
 
 static void
@@ -145,6 +165,29 @@ main(int argc, char **argv)
 		fprintf(stderr, "purchasectl: recover: %d finished, %d left for later\n", done, left);
 		if (rc == 0 && left > 0)
 			rc = 3;
+	} else if (strcmp(argv[i], "numbers") == 0 && i + 1 < argc &&
+	           strcmp(argv[i + 1], "list") == 0) {
+		const char *acct = option(argc, argv, i + 2, "--account");
+		int64_t id = 0;
+		if (acct != NULL && parse_id(acct, &id) != 0)
+			usage();
+		else
+			rc = report(purchase_numbers_each(ctx, id, print_number, NULL, &d), &d,
+			    "numbers list");
+	} else if (strcmp(argv[i], "numbers") == 0 && i + 2 < argc &&
+	           strcmp(argv[i + 1], "release") == 0) {
+		int64_t id;
+		if (parse_id(argv[i + 2], &id) != 0)
+			usage();
+		else if ((rc = report(purchase_number_release_any(ctx, id, &d), &d,
+		              "numbers release")) == 0)
+			fprintf(stderr, "purchasectl: number %lld will be released at the end of its "
+			    "billing period\n", (long long)id);
+	} else if (strcmp(argv[i], "webhooks") == 0 && i + 1 < argc &&
+	           strcmp(argv[i + 1], "replay") == 0) {
+		int n = 0;
+		rc = report(purchase_webhooks_replay(ctx, &n, &d), &d, "webhooks replay");
+		fprintf(stderr, "purchasectl: webhooks replay: %d new event%s\n", n, n == 1 ? "" : "s");
 	} else if (strcmp(argv[i], "status") == 0) {
 		rc = report(purchase_status(ctx, print_count, NULL, &d), &d, "status");
 	} else if (strcmp(argv[i], "reconcile") == 0) {
