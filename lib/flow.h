@@ -20,6 +20,18 @@ enum step {
 	STEP_UNKNOWN, /* could not find out now: leave it for later */
 };
 
+/*
+ * Crash points (--enable-fault-injection only): the process dies at the
+ * named point when PURCHASE_CRASH_AT names it, to prove that recovery
+ * finishes what was left. Compiled out otherwise.
+ */
+#ifdef PURCHASE_FAULT_INJECTION
+void pur_crash_point(const char *name);
+#define CRASH_POINT(name) pur_crash_point(name)
+#else
+#define CRASH_POINT(name) ((void)0)
+#endif
+
 /* --- purchase.c --- */
 
 /* Drives p, whose lease this process holds, as recovery does (nobody
@@ -49,7 +61,8 @@ enum step pur_release_step(struct purchase_ctx *ctx, struct pur_purchase *p);
  * release_margin_seconds of the period's end, starts the release at the
  * carrier, driven at once. Never moves a released number. OK (done, or
  * nothing to do); EBUSY while another worker holds it; EPROVIDER when
- * Stripe could not be asked (left for later). */
+ * Stripe could not be asked, or the release at the carrier is left for
+ * later. */
 enum purchase_err pur_number_sync(struct purchase_ctx *ctx, int64_t purchase_id,
     const struct pur_stripe_sub *known, struct purchase_detail *detail);
 

@@ -57,23 +57,15 @@
 #define MAX_ATTEMPTS 2   /* per provider call within one pass */
 #define RECOVER_BATCH 64
 
-/*
- * Crash points (--enable-fault-injection only): the process dies at the
- * named point when PURCHASE_CRASH_AT names it, to prove that recovery
- * finishes what was left. Compiled out otherwise.
- */
 #ifdef PURCHASE_FAULT_INJECTION
-static void
-crash_point(const char *name)
+void
+pur_crash_point(const char *name)
 {
 	const char *at = getenv("PURCHASE_CRASH_AT");
 
 	if (name != NULL && at != NULL && strcmp(at, name) == 0)
 		raise(SIGKILL);
 }
-#define CRASH_POINT(name) crash_point(name)
-#else
-#define CRASH_POINT(name) ((void)0)
 #endif
 
 /* Who is driving a purchase. */

@@ -93,10 +93,9 @@ store_and_go(struct purchase_ctx *ctx, struct pur_purchase *p, const struct pur_
 		return PURCHASE_OK;
 	purchase_log(ctx, "purchase=%" PRId64 " number %s: releasing (%s)", p->id, n->phone_number,
 	    n->release_reason);
-	err = pur_drive(ctx, p, NULL, d);
-	/* Left for recovery (the carrier did not answer): the release goes
-	 * on there; what Stripe said is recorded. */
-	return err == PURCHASE_EPROVIDER ? PURCHASE_OK : err;
+	/* EPROVIDER: left for recovery (the carrier did not answer); what
+	 * Stripe said is recorded either way. */
+	return pur_drive(ctx, p, NULL, d);
 }
 
 /* Lets go of a lease taken for nothing (Stripe could not be asked). */
@@ -150,8 +149,10 @@ pur_release_step(struct purchase_ctx *ctx, struct pur_purchase *p)
 		return STEP_DONE; /* (never bought: nothing to give back) */
 	if (!pur_lease_holds(ctx, p))
 		return STEP_UNKNOWN;
+	CRASH_POINT("before_release_number");
 	rc = pur_twilio_release(&ctx->twilio, p->number_sid, &info);
 	pur_log_call(ctx, p, "twilio release", rc, &info);
+	CRASH_POINT("after_release_number");
 	/* 404 is "no longer ours": released before, which is done. */
 	return rc == PUR_CALL_OK ? STEP_DONE : STEP_UNKNOWN;
 }
@@ -227,6 +228,7 @@ set_cancel(struct purchase_ctx *ctx, int64_t account_id, int64_t id, int cancel,
 	}
 	rc = pur_stripe_subscription_set_cancel(&ctx->stripe, n.subscription_id, cancel, &sub, &info);
 	pur_log_call(ctx, &p, cancel ? "stripe cancel at period end" : "stripe restore", rc, &info);
+	CRASH_POINT(cancel ? "after_schedule" : "after_restore");
 	if (rc != PUR_CALL_OK) {
 		/* Nothing changed here; if Stripe did it after all, its answer
 		 * comes back as a webhook, or to recovery, and is applied. */
@@ -235,7 +237,9 @@ set_cancel(struct purchase_ctx *ctx, int64_t account_id, int64_t id, int cancel,
 		    "subscription %s: %s", n.subscription_id, pur_call_name(rc));
 	}
 	apply(ctx, &p, &n, &sub);
-	if ((err = store_and_go(ctx, &p, &n, 1, d)) != PURCHASE_OK)
+	/* Scheduled (or undone): the release at the carrier, if it is due at
+	 * once, may be left for recovery -- that is not this request's. */
+	if ((err = store_and_go(ctx, &p, &n, 1, d)) != PURCHASE_OK && err != PURCHASE_EPROVIDER)
 		return err;
 	if (out != NULL)
 		return pur_store_number_get(ctx->store, account_id, id, out);

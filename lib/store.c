@@ -76,6 +76,7 @@ enum stmt {
 	S_EVENT_DONE,
 	S_EVENT_AGAIN,
 	S_EVENT_NEWEST,
+	S_EVENT_TODO,
 	S__MAX
 };
 
@@ -220,6 +221,7 @@ static const char *const sql[S__MAX] = {
 	[S_EVENT_AGAIN] = "UPDATE stripe_events SET lease_until = ?2 WHERE id = ?1",
 	[S_EVENT_NEWEST] = "SELECT id FROM stripe_events ORDER BY created DESC, received_at DESC "
 	                   "LIMIT 1",
+	[S_EVENT_TODO] = "SELECT 1 FROM stripe_events WHERE id = ?1 AND done_at IS NULL",
 };
 
 struct pur_store {
@@ -1818,10 +1820,15 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 		return map_rc(rc);
 	}
 	if (sqlite3_changes(s->db) == 0) {
-		/* Seen before: nothing to write, nothing to sync. */
+		/* Seen before: nothing to write, nothing to sync; its work may
+		 * still be to do (the process that recorded it died). */
+		int todo = 0;
 		*dup = 1;
+		err = exists(s, S_EVENT_TODO, e->id, &todo);
 		rollback(s);
-		return PURCHASE_OK;
+		if (err == PURCHASE_OK && todo)
+			*dup = 2;
+		return err;
 	}
 	return commit(s);
 }

@@ -311,9 +311,9 @@ struct pur_event {
 	char object_id[PUR_ID_MAX];
 	int64_t created;
 };
-/* Records an event id once, synced (the 200 follows): *dup is set when it
- * was recorded before (nothing written). done: nothing to do for it (a type
- * we ignore). */
+/* Records an event id once, synced (the 200 follows): *dup is 1 when it
+ * was recorded before (nothing written), 2 when so but its work is not done
+ * yet. done: nothing to do for it (a type we ignore). */
 enum purchase_err pur_store_event_record(struct pur_store *s, const struct pur_event *e,
     int64_t now, int done, int *dup);
 /* Takes the lease of the oldest event whose work is not done: ENOT_FOUND

@@ -102,9 +102,12 @@ purchase_webhook(struct purchase_ctx *ctx, const char *body, size_t len, const c
 	}
 	if ((err = record(ctx, &e, &dup)) != PURCHASE_OK)
 		return pur_error_set(d, err, "webhook %s could not be recorded", e.id);
+	CRASH_POINT("after_record");
 	purchase_log(ctx, "webhook %s %s%s", e.id, e.type, dup ? " (seen before)" : "");
-	if (!dup && about(e.type) != ABOUT_NOTHING)
-		ctx->events_pending = 1; /* worked on after the reply */
+	/* Worked on after the reply -- also a duplicate whose work is still to
+	 * do (Stripe's retry after the recording process died). */
+	if (dup != 1 && about(e.type) != ABOUT_NOTHING)
+		ctx->events_pending = 1;
 	return PURCHASE_OK;
 }
 
@@ -195,6 +198,7 @@ pur_webhook_work(struct purchase_ctx *ctx, int max, int *ndone, int *nleft,
 		if (err != PURCHASE_OK)
 			return err;
 		err = work_on(ctx, &e, d);
+		CRASH_POINT("after_event_work");
 		if (err == PURCHASE_OK) {
 			(void)pur_store_event_done(ctx->store, e.id, pur_now());
 			(*ndone)++;
@@ -249,7 +253,7 @@ purchase_webhooks_replay(struct purchase_ctx *ctx, int *recorded, struct purchas
 				pur_stripe_event_page_free(&page);
 				return err;
 			}
-			*recorded += !dup;
+			*recorded += dup == 0;
 		}
 		if (page.n > 0) {
 			const char *next = forward ? page.v[0].id : page.v[page.n - 1].id;

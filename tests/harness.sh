@@ -529,7 +529,8 @@ h_config() {
 database = $H_DIR/purchase.db
 stripe_api_base = $SANDBOX
 stripe_secret_key = sk_test_sandbox
-stripe_webhook_secret = whsec_test
+stripe_webhook_secret = ${H_WEBHOOK_SECRET:-whsec_test}
+release_margin_seconds = ${H_RELEASE_MARGIN:-3600}
 twilio_api_base = $SANDBOX
 twilio_account_sid = AC00000000000000000000000000000000
 twilio_auth_token = sandbox_token
@@ -685,4 +686,72 @@ h_check_effects() {
 	buys=$(echo "$led" | jq --arg n "$1" '[.numbers[] | select(.phone_number == $n)] | length')
 	ok "$([ "$subs" -le 1 ] && [ "$paid" -le 1 ] && [ "$buys" -le 1 ]; echo $?)" \
 		"$2: at most one subscription ($subs), payment ($paid), buy ($buys)"
+}
+
+# --- the number's life (issue 10) ----------------------------------------
+
+# h_webhooks MODE [SECRET...] -- the sandbox sends its events to our
+# webhook (auto: as they happen; manual: on h_deliver), signed with each
+# SECRET (default: the configured whsec_test).
+h_webhooks() {
+	local mode=$1 secrets
+	shift
+	[ $# -eq 0 ] && set -- whsec_test
+	secrets=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+	curl -sf -H 'Content-Type: application/json' \
+		-d "{\"url\":\"$BASE/api/webhooks/stripe\",\"secrets\":$secrets,\"mode\":\"$mode\"}" \
+		"$SANDBOX/_sandbox/webhooks" >/dev/null
+}
+
+# h_deliver [JSON] -- delivers the pending events now (manual mode); JSON
+# as /_sandbox/webhooks/deliver takes ({"order":"reverse","duplicates":2}).
+h_deliver() {
+	curl -sf -H 'Content-Type: application/json' -d "${1:-{\}}" \
+		"$SANDBOX/_sandbox/webhooks/deliver"
+}
+
+# h_advance SECONDS -- the sandbox's clock (and its billing run) forward.
+h_advance() {
+	curl -sf -H 'Content-Type: application/json' -d "{\"advance\":$1}" \
+		"$SANDBOX/_sandbox/clock" >/dev/null
+}
+
+# h_sandbox_now -- the sandbox's clock (Unix time).
+h_sandbox_now() { curl -sf "$SANDBOX/_sandbox/clock" | jq -r .now; }
+
+# h_wait_sql QUERY WANT [SECONDS] -- polls the database until QUERY gives
+# WANT (webhook work happens after the reply, in the service's workers).
+h_wait_sql() {
+	local i
+	for i in $(seq 1 $((${3:-10} * 10))); do
+		[ "$(h_sql "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# h_sign BODY [SECRET] [T] -- a Stripe-Signature header value for BODY.
+h_sign() {
+	local t=${3:-$(date +%s)} sig
+	sig=$(printf '%s.%s' "$t" "$1" | openssl dgst -sha256 -hmac "${2:-whsec_test}" | sed 's/^.*= //')
+	echo "t=$t,v1=$sig"
+}
+
+# h_webhook BODY SIGNATURE -- posts BODY to our webhook; sets H_STATUS/H_BODY.
+h_webhook() {
+	H_STATUS=$(curl -s -o "$H_DIR/body" -D "$H_DIR/headers" -w '%{http_code}' \
+		-H 'Content-Type: application/json; charset=utf-8' -H "Stripe-Signature: $2" \
+		--data-binary "$1" "$BASE/api/webhooks/stripe")
+	H_BODY=$(cat "$H_DIR/body")
+}
+
+# h_iso UNIX -- a time as the API writes it.
+h_iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000000Z; }
+
+# h_bought KEY -- buys a fresh number for KEY; sets NUM and NID (its id).
+h_bought() {
+	h_fresh_number "$1" || return 1
+	h_buy "$1" "$NUM"
+	[ "$H_STATUS" = 201 ] || return 1
+	NID=$(echo "$H_BODY" | jq -r .data.id)
 }

@@ -101,7 +101,11 @@ INTEGRATION_TESTS = \
 	tests/race.sh \
 	tests/crash.sh \
 	tests/faults.sh \
-	tests/lean.sh
+	tests/lean.sh \
+	tests/numbers.sh \
+	tests/life.sh \
+	tests/webhooks.sh \
+	tests/lifecycle-faults.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/hook.h tests/tap.h
 

@@ -22,7 +22,8 @@ read -r D_ID D_KEY < <(h_account pm_card_chargeCustomerFail)
 BUY=/api/user/phone-numbers/purchase
 SEARCH=/api/user/phone-numbers/search
 
-# check METHOD PATH WANT-STATUS WHAT -- the last answer against the document.
+# check METHOD PATH WANT-STATUS WHAT -- the last answer against the document
+# (PATH as the document writes it: /api/user/phone-numbers/{id}).
 check() {
 	local method=$1 path=$2 want=$3 what=$4 errs
 	printf '%s' "$H_BODY" >"$H_DIR/live.json"
@@ -37,7 +38,8 @@ check() {
 			else . end;
 		def errs($doc; $v; $at):
 			deref($doc) as $s
-			| (if $s.type == "object" then
+			| (if $v == null and $s.nullable == true then []
+			  elif $s.type == "object" then
 				(if ($v | type) != "object" then ["\($at): not an object"]
 				 else [($s.required // [])[] | select(. as $k | $v | has($k) | not) | "\($at).\(.): missing"]
 					+ (if $s.additionalProperties == false
@@ -61,7 +63,7 @@ check() {
 		# A wrong method has no operation of its own: its 405 is the one
 		# the path'"'"'s operations document.
 		| (.paths[$p][$m].responses[$s]
-			// (if $s == "405" then [(.paths[$p] // {})[] | .responses["405"] // empty][0] else null end)) as $r0
+			// (if $s == "405" then [(.paths[$p] // {})[] | objects | .responses["405"] // empty][0] else null end)) as $r0
 		| if $r0 == null then "status \($s) is not documented for \($m | ascii_upcase) \($p)"
 		  else ($r0 | deref($doc)) as $r
 		  | ($r.content // {}) as $c
@@ -154,6 +156,49 @@ sleep 0.3
 h_buy "$A_KEY" "$n5"
 check POST $BUY 503 "purchase, database busy"
 wait $lock
+
+# The number's life (DESIGN §2.3).
+N=/api/user/phone-numbers
+NID=$(h_sql "select id from numbers where phone_number='$n1'")
+h_req GET "$N/all" "$A_KEY"
+check GET "$N/all" 200 "all numbers"
+h_req GET "$N/all?page=1&per_page=1" "$A_KEY"
+check GET "$N/all" 200 "all numbers, paged"
+h_req GET "$N/all?per_page=500" "$A_KEY"
+check GET "$N/all" 422 "all numbers, bad per_page"
+h_req GET "$N" "$A_KEY"
+check GET "$N" 200 "the legacy list"
+h_req GET "$N/$NID" "$A_KEY"
+check GET "$N/{id}" 200 "one number"
+h_req GET "$N/999999" "$A_KEY"
+check GET "$N/{id}" 404 "one number, unknown"
+h_req PUT "$N/$NID" "$A_KEY" '{"nickname":"Sales"}'
+check PUT "$N/{id}" 200 "nickname"
+h_req PUT "$N/$NID" "$A_KEY" '{"nickname":null}'
+check PUT "$N/{id}" 200 "nickname cleared"
+h_req PUT "$N/$NID" "$A_KEY" '{"nickname":7}'
+check PUT "$N/{id}" 422 "nickname, not a string"
+h_req PUT "$N/$NID" "$A_KEY" '{"nick":"x"}'
+check PUT "$N/{id}" 400 "nickname, undocumented field"
+h_req DELETE "$N/$NID" "$A_KEY"
+check DELETE "$N/{id}" 200 "release at the period's end"
+h_req DELETE "$N/$NID" "$A_KEY"
+check DELETE "$N/{id}" 400 "release again"
+h_req POST "$N/$NID/restore" "$A_KEY" "" -H 'Content-Length: 0'
+check POST "$N/{id}/restore" 200 "restore"
+h_req POST "$N/$NID/restore" "$A_KEY" "" -H 'Content-Length: 0'
+check POST "$N/{id}/restore" 400 "restore, not scheduled"
+h_req PATCH "$N/$NID" "$A_KEY"
+check PATCH "$N/{id}" 405 "a number, wrong method"
+h_fault subscription_update 500 -1
+h_req DELETE "$N/$NID" "$A_KEY"
+check DELETE "$N/{id}" 500 "release, Stripe failing"
+curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
+ev='{"id":"evt_openapi","object":"event","type":"payout.paid","created":1,"data":{"object":{"id":"po_1","object":"payout"}}}'
+h_webhook "$ev" "$(h_sign "$ev")"
+check POST /api/webhooks/stripe 200 "webhook"
+h_webhook "$ev" "t=1,v1=00"
+check POST /api/webhooks/stripe 400 "webhook, bad signature"
 
 plan "$H_TESTNO"
 h_done
