@@ -463,6 +463,16 @@ rollback(struct pur_store *s)
 		(void)run(s, S_ROLLBACK);
 }
 
+/* Steps a statement that returns no rows, and resets it. */
+static enum purchase_err
+exec(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	done(st);
+	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
 static void
 copy_col(sqlite3_stmt *st, int col, char *dst, size_t n)
 {
@@ -801,7 +811,6 @@ pur_store_key_insert(struct pur_store *s, int64_t account_id, const char *prefix
 {
 	sqlite3_stmt *st = get(s, S_KEY_INSERT);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -811,11 +820,9 @@ pur_store_key_insert(struct pur_store *s, int64_t account_id, const char *prefix
 	bind_text(st, 2, prefix);
 	bind_text(st, 3, hash_hex);
 	sqlite3_bind_int64(st, 4, now);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	return commit(s);
 }
@@ -846,7 +853,6 @@ pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 {
 	sqlite3_stmt *st = get(s, S_KEY_REVOKE);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -854,11 +860,9 @@ pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 		return err;
 	bind_text(st, 1, prefix);
 	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	if (sqlite3_changes(s->db) == 0) {
 		rollback(s);
@@ -1156,12 +1160,8 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 		bind_text(iins, 3, request_hash);
 		sqlite3_bind_int64(iins, 4, p->id);
 		sqlite3_bind_int64(iins, 5, now);
-		rc = sqlite3_step(iins);
-		done(iins);
-		if (rc != SQLITE_DONE) {
-			err = map_rc(rc);
+		if ((err = exec(iins)) != PURCHASE_OK)
 			goto out;
-		}
 	}
 	return commit(s);
 out:
@@ -1285,7 +1285,6 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 {
 	sqlite3_stmt *st = get(s, S_PURCHASE_LEASE);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1295,12 +1294,8 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, lease_until);
 	sqlite3_bind_int64(st, 4, settle);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	}
 	if (sqlite3_changes(s->db) == 0) {
 		/* At rest, absent, or someone else's lease still runs. */
 		err = pur_store_purchase_get(s, id, p);
@@ -1323,7 +1318,6 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 {
 	sqlite3_stmt *nins = get(s, S_NUMBER_INSERT);
 	enum purchase_err err;
-	int rc;
 
 	if (nins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1348,12 +1342,8 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 		sqlite3_bind_int64(nins, 10, num->period_end);
 		sqlite3_bind_int64(nins, 11, now);
 		bind_text(nins, 12, num->region);
-		rc = sqlite3_step(nins);
-		done(nins);
-		if (rc != SQLITE_DONE) {
-			err = map_rc(rc);
+		if ((err = exec(nins)) != PURCHASE_OK)
 			goto out;
-		}
 	}
 	if ((err = save_reply(s, p->id, reply)) != PURCHASE_OK)
 		goto out;
@@ -1404,7 +1394,6 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 {
 	sqlite3_stmt *del = get(s, S_IDEM_DELETE), *pdel = get(s, S_PURCHASE_DELETE);
 	enum purchase_err err;
-	int rc;
 
 	(void)now;
 	if (del == NULL || pdel == NULL)
@@ -1414,20 +1403,12 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(del, 1, p->id);
-	rc = sqlite3_step(del);
-	done(del);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(del)) != PURCHASE_OK)
 		goto out;
-	}
 	sqlite3_bind_int64(pdel, 1, p->id);
 	sqlite3_bind_int64(pdel, 2, p->lease_token);
-	rc = sqlite3_step(pdel);
-	done(pdel);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(pdel)) != PURCHASE_OK)
 		goto out;
-	}
 	if (sqlite3_changes(s->db) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
@@ -1570,7 +1551,6 @@ pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
 {
 	sqlite3_stmt *st = get(s, S_NUMBER_RENAME);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1580,11 +1560,9 @@ pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
 	sqlite3_bind_int64(st, 2, account_id);
 	bind_text(st, 3, nickname ? nickname : "");
 	sqlite3_bind_int64(st, 4, now);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	if (sqlite3_changes(s->db) != 1) {
 		rollback(s);
@@ -1599,7 +1577,7 @@ pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int
 {
 	sqlite3_stmt *st = get(s, S_NUMBER_TAKE);
 	enum purchase_err err;
-	int rc, taken;
+	int taken;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1608,12 +1586,8 @@ pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int
 	sqlite3_bind_int64(st, 1, purchase_id);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, lease_until);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	}
 	taken = sqlite3_changes(s->db) == 1;
 	if ((err = pur_store_purchase_get(s, purchase_id, p)) != PURCHASE_OK)
 		goto out;
@@ -1639,7 +1613,6 @@ pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
 {
 	sqlite3_stmt *ps = get(s, S_PURCHASE_STATE), *ns = get(s, S_NUMBER_SAVE);
 	enum purchase_err err;
-	int rc;
 
 	if (ps == NULL || ns == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1651,12 +1624,8 @@ pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
 	sqlite3_bind_int64(ps, 4, lease_until);
 	bind_text(ps, 5, p->payment_method);
 	sqlite3_bind_int64(ps, 6, now);
-	rc = sqlite3_step(ps);
-	done(ps);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(ps)) != PURCHASE_OK)
 		goto out;
-	}
 	if (sqlite3_changes(s->db) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
@@ -1667,12 +1636,8 @@ pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
 	sqlite3_bind_int(ns, 4, n->cancel_at_period_end);
 	bind_text(ns, 5, n->release_reason);
 	sqlite3_bind_int64(ns, 6, now);
-	rc = sqlite3_step(ns);
-	done(ns);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(ns)) != PURCHASE_OK)
 		goto out;
-	}
 	return commit(s);
 out:
 	rollback(s);
@@ -1685,7 +1650,6 @@ pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const cha
 {
 	sqlite3_stmt *st = get(s, S_NUMBER_RELEASED);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1697,12 +1661,8 @@ pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const cha
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, now);
 	bind_text(st, 3, reason);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
-		err = map_rc(rc);
+	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	}
 	return commit(s);
 out:
 	rollback(s);
@@ -1798,7 +1758,6 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 {
 	sqlite3_stmt *st = get(s, S_EVENT_INSERT);
 	enum purchase_err err;
-	int rc;
 
 	*dup = 0;
 	if (st == NULL)
@@ -1813,11 +1772,9 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 	sqlite3_bind_int64(st, 5, now);
 	if (isdone)
 		sqlite3_bind_int64(st, 6, now);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	if (sqlite3_changes(s->db) == 0) {
 		/* Seen before: nothing to write, nothing to sync; its work may
@@ -1861,11 +1818,9 @@ pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, stru
 	bind_text(take, 1, out->id);
 	sqlite3_bind_int64(take, 2, now);
 	sqlite3_bind_int64(take, 3, lease_until);
-	rc = sqlite3_step(take);
-	done(take);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(take)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	return commit(s);
 }
@@ -1875,7 +1830,6 @@ event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
 {
 	sqlite3_stmt *st = get(s, id);
 	enum purchase_err err;
-	int rc;
 
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
@@ -1883,11 +1837,9 @@ event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
 		return err;
 	bind_text(st, 1, event);
 	sqlite3_bind_int64(st, 2, t);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_DONE) {
+	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
-		return map_rc(rc);
+		return err;
 	}
 	return commit(s);
 }

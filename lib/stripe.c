@@ -186,30 +186,58 @@ pur_stripe_sub_page_free(struct pur_stripe_sub_page *p)
 	p->n = 0;
 }
 
-int
-pur_stripe_parse_sub_list(const char *body, size_t len, struct pur_stripe_sub_page *out)
+/*
+ * A Stripe list object ({"object": "list", "data": [...], "has_more"}):
+ * each item read by from() into an array of size-byte elements, malloc'd
+ * into *v (freed on failure). 0, or -1 when malformed.
+ */
+static int
+parse_list(const char *body, size_t len, size_t size, int (*from)(json_object *, void *),
+    void **v, size_t *nout, int *has_more)
 {
 	json_object *o, *data;
 	size_t i, n;
+	char *a = NULL;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
+	*v = NULL;
+	*nout = 0;
+	*has_more = 0;
 	if ((o = pur_json_parse_reply(body, len)) == NULL)
 		return -1;
-	if ((data = pur_json_arr(o, "data")) == NULL || pur_json_bool(o, "has_more", &out->has_more) != 0)
+	if ((data = pur_json_arr(o, "data")) == NULL || pur_json_bool(o, "has_more", has_more) != 0)
 		goto out;
 	n = json_object_array_length(data);
-	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+	if (n > 0 && (a = calloc(n, size)) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (sub_from(json_object_array_get_idx(data, i), &out->v[i]) != 0)
+		if (from(json_object_array_get_idx(data, i), a + i * size) != 0)
 			goto out;
-	out->n = n;
+	*v = a;
+	*nout = n;
+	a = NULL;
 	rc = 0;
 out:
-	if (rc != 0)
-		pur_stripe_sub_page_free(out);
+	free(a);
 	json_object_put(o);
+	return rc;
+}
+
+static int
+sub_item(json_object *o, void *out)
+{
+	return sub_from(o, out);
+}
+
+int
+pur_stripe_parse_sub_list(const char *body, size_t len, struct pur_stripe_sub_page *out)
+{
+	void *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = parse_list(body, len, sizeof(*out->v), sub_item, &v, &out->n, &out->has_more);
+	out->v = v;
 	return rc;
 }
 
@@ -266,30 +294,21 @@ pur_stripe_event_page_free(struct pur_stripe_event_page *p)
 	p->n = 0;
 }
 
+static int
+event_item(json_object *o, void *out)
+{
+	return event_from(o, out);
+}
+
 int
 pur_stripe_parse_event_list(const char *body, size_t len, struct pur_stripe_event_page *out)
 {
-	json_object *o, *data;
-	size_t i, n;
-	int rc = -1;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((o = pur_json_parse_reply(body, len)) == NULL)
-		return -1;
-	if ((data = pur_json_arr(o, "data")) == NULL || pur_json_bool(o, "has_more", &out->has_more) != 0)
-		goto out;
-	n = json_object_array_length(data);
-	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (event_from(json_object_array_get_idx(data, i), &out->v[i]) != 0)
-			goto out;
-	out->n = n;
-	rc = 0;
-out:
-	if (rc != 0)
-		pur_stripe_event_page_free(out);
-	json_object_put(o);
+	rc = parse_list(body, len, sizeof(*out->v), event_item, &v, &out->n, &out->has_more);
+	out->v = v;
 	return rc;
 }
 

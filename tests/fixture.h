@@ -15,44 +15,14 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "dbshell.h"
 #include "fake.h"
 #include "tap.h"
 
-static char dir[256], conf[300], db[300];
+static char conf[300];
 static struct purchase_ctx *ctx;
 static struct fake f;
 static int64_t account;
-
-static TAP_UNUSED void
-sql(const char *q)
-{
-	char cmd[2048];
-
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, q);
-	if (system(cmd) != 0)
-		diag("sqlite3 failed: %s", q);
-}
-
-/* One value (or rows, newline-separated) from the database as text. */
-static TAP_UNUSED const char *
-val(const char *q)
-{
-	static char out[4096];
-	char cmd[2048];
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, q);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	pclose(p);
-	return out;
-}
 
 /* Sets everything up; extra is appended to purchase.conf. 0 or -1. */
 static TAP_UNUSED int

@@ -12,40 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dbshell.h"
 #include "store.h"
 #include "tap.h"
-
-static char dir[256], db[300];
-
-static void
-shell(const char *script)
-{
-	char cmd[4096];
-
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, script);
-	if (system(cmd) != 0)
-		diag("sqlite3 failed: %s", script);
-}
-
-static const char *
-val(const char *q)
-{
-	static char out[1024];
-	char cmd[2048];
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, q);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	pclose(p);
-	return out;
-}
 
 static void
 purchase_for(struct pur_purchase *p, const char *e164, int64_t account)
@@ -76,7 +45,7 @@ test_migration(void)
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' < '%s/sql/schema.sql'", db, srcdir);
 	if (system(cmd) != 0)
 		diag("cannot apply schema.sql");
-	shell("PRAGMA user_version = 1; INSERT INTO accounts VALUES (1, 'a', 'cus_1', 1);"
+	sql("PRAGMA user_version = 1; INSERT INTO accounts VALUES (1, 'a', 'cus_1', 1);"
 	      "INSERT INTO purchases (id, account_id, phone_number, country_code, type, price_cents,"
 	      " stripe_price_id, sms_capable, stripe_customer, payment_method, state, outcome,"
 	      " subscription_id, lease_token, lease_until, created_at, updated_at) VALUES"
@@ -112,13 +81,13 @@ test_migration(void)
 		is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate again: a no-op");
 		pur_store_close(s);
 	}
-	shell("PRAGMA user_version = 99");
+	sql("PRAGMA user_version = 99");
 	if (pur_store_open(db, 1000, &s, &d) == PURCHASE_OK) {
 		is_int(pur_store_migrate(s, &d), PURCHASE_ESCHEMA,
 		    "a database newer than this build: ESCHEMA, nothing touched");
 		pur_store_close(s);
 	}
-	shell("PRAGMA user_version = 2");
+	sql("PRAGMA user_version = 2");
 }
 
 static void
