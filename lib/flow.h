@@ -42,8 +42,10 @@ enum purchase_err pur_drive(struct purchase_ctx *ctx, struct pur_purchase *p, in
     struct purchase_detail *detail);
 /* The end of a lease taken now. */
 int64_t pur_lease_end(struct purchase_ctx *ctx);
-/* Whether this worker may still send a request that changes something. */
-int pur_lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p);
+/* Whether this worker may still send a request that changes something:
+ * while its lease outlasts the request (extended when it is short and
+ * still ours). */
+int pur_lease_holds(struct purchase_ctx *ctx, struct pur_purchase *p);
 /* The log line of one provider call of a purchase. */
 void pur_log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
     enum pur_call rc, const struct pur_call_info *info);

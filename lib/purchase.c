@@ -99,10 +99,20 @@ settle_seconds(struct purchase_ctx *ctx)
  * margin), so that everything it sends is sent before recovery may take
  * the purchase over. */
 int
-pur_lease_holds(struct purchase_ctx *ctx, const struct pur_purchase *p)
+pur_lease_holds(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
-	if (p->lease_until - pur_now() > (ctx->cfg->provider_timeout_ms + 999) / 1000 + 1)
+	int64_t need = (ctx->cfg->provider_timeout_ms + 999) / 1000 + 1, until;
+
+	if (p->lease_until - pur_now() > need)
 		return 1;
+	/* Short: extended (nothing is written on the way otherwise, and a
+	 * slow purchase would run out of it), when it is still ours. */
+	until = lease_end(ctx);
+	if (p->lease_until > pur_now() &&
+	    pur_store_purchase_save(ctx->store, p, pur_now(), until, NULL, 0) == PURCHASE_OK) {
+		p->lease_until = until;
+		return 1;
+	}
 	purchase_log(ctx, "purchase=%" PRId64 " lease ends in %" PRId64 " s: left for recovery",
 	    p->id, p->lease_until - pur_now());
 	return 0;
@@ -126,20 +136,6 @@ pur_log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char 
 }
 
 #define log_call pur_log_call
-
-/* Saves p (its state and provider ids), not synced, and extends the lease:
- * what this process holds from now on. */
-static enum purchase_err
-save(struct purchase_ctx *ctx, struct pur_purchase *p)
-{
-	int64_t until = lease_end(ctx);
-	enum purchase_err err;
-
-	err = pur_store_purchase_save(ctx->store, p, pur_now(), until, NULL, 0);
-	if (err == PURCHASE_OK)
-		p->lease_until = until;
-	return err;
-}
 
 /* Leaves p for recovery or the client's retry: saved with the lease given
  * up, so that either can take it at once. */
@@ -520,7 +516,13 @@ finish(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *
 	num.created_at = pur_now();
 	if ((err = purchase_render(PURCHASE_OK, &num, reply)) != PURCHASE_OK)
 		return err;
-	if ((err = pur_store_purchase_end(ctx->store, p, &num, reply, pur_now())) != PURCHASE_OK) {
+	/* Not synced: what makes this 201 durable is the synced commit
+	 * before the payment ("provisioned", with everything the answer is
+	 * made of). Lost to a power cut, the finish is done again by
+	 * recovery: the void is refused, the invoice being paid, and the same
+	 * 201 is rendered and stored. */
+	if ((err = pur_store_purchase_end(ctx->store, p, &num, reply, pur_now(), 0)) !=
+	    PURCHASE_OK) {
 		purchase_reply_free(reply);
 		return pur_error_set(d, err, "finish purchase %" PRId64, p->id);
 	}
@@ -592,7 +594,8 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 			if (p->state == PUR_FAILED) {
 				/* The end of the undo: its answer was stored (and
 				 * synced) when it was decided. */
-				if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now())) !=
+				if ((err = pur_store_purchase_end(ctx->store, p, NULL, NULL, pur_now(),
+				         0)) !=
 				    PURCHASE_OK) {
 					purchase_reply_free(reply);
 					return err;
@@ -617,17 +620,24 @@ drive(struct purchase_ctx *ctx, struct pur_purchase *p, enum mode mode,
 				CRASH_POINT("after_released");
 				return PURCHASE_OK;
 			}
+			/*
+			 * What is written on the way (issue 11: one fsync per
+			 * purchase). "subscribed" is not: Stripe gives the same
+			 * subscription again for the purchase's Idempotency-Key,
+			 * and a buy that may have happened is looked up before
+			 * another (a resumed purchase looks first). "provisioned"
+			 * is the one synced commit: the money moves next, and with
+			 * it on disk whatever happens to the payment is found
+			 * again (the way back voids the invoice, which Stripe
+			 * refuses for a paid one). "paid" is not stored on its
+			 * own: the finish stores it with the number and the 201.
+			 */
 			if (p->state == PUR_COMPENSATING)
 				err = decide(ctx, p, reply);
-			else if (p->state == PUR_PAID)
-				/* "paid" is not stored on its own: the finish that
-				 * follows stores it with the number and the 201. A
-				 * process dying in between leaves "provisioned";
-				 * the way back voids the invoice, which Stripe
-				 * refuses for a paid one, so it comes forward. */
-				err = PURCHASE_OK;
+			else if (p->state == PUR_PROVISIONED)
+				err = pur_store_purchase_progress(ctx->store, p, pur_now(), 1);
 			else
-				err = save(ctx, p);
+				err = PURCHASE_OK;
 			if (err != PURCHASE_OK)
 				return err;
 			CRASH_POINT(machine[from].crash_after);

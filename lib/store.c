@@ -13,6 +13,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,6 @@ enum stmt {
 	S_OFFER_PRUNE,
 	S_OFFER_GET,
 	S_PURCHASE_COUNT,
-	S_NUMBER_LIVE,
 	S_PURCHASE_LIVE,
 	S_IDEM_GET,
 	S_IDEM_INSERT,
@@ -50,6 +50,8 @@ enum stmt {
 	S_PURCHASE_INSERT,
 	S_PURCHASE_GET,
 	S_PURCHASE_SAVE,
+	S_PURCHASE_PROGRESS,
+	S_PURCHASE_COMPLETE,
 	S_PURCHASE_LEASE,
 	S_PURCHASE_STALE,
 	S_NUMBER_INSERT,
@@ -67,7 +69,6 @@ enum stmt {
 	S_NUMBER_RELEASED,
 	S_PURCHASE_STATE,
 	S_NUMBERS_DUE,
-	S_NUMBER_OF_SUB,
 	S_NUMBERS_OF_CUSTOMER,
 	S_NUMBERS_ALL,
 	S_EVENT_INSERT,
@@ -80,9 +81,15 @@ enum stmt {
 	S__MAX
 };
 
-/* The states in which a purchase still needs work (pur_state_at_rest). */
+/* The states in which a purchase still needs work (pur_state_at_rest):
+ * purchases.open, and those that hold their number: purchases.live. Every
+ * statement that sets a state across those lines sets the flags too (the
+ * schema's CHECKs say so); the partial indexes are on the flags, so a state
+ * change that crosses none -- pending -> provisioned -- writes no index. */
 #define UNFINISHED "('pending', 'subscribed', 'provisioned', 'paid', 'voiding', " \
                    "'compensating', 'releasing')"
+#define FLAGS_OF(state) "open = (" state " IN " UNFINISHED "), " \
+                        "live = (" state " NOT IN ('failed', 'released'))"
 
 /* The columns of a number, in number_from_row's order (table alias n). */
 #define NUMBER_COLS "n.id, n.account_id, n.purchase_id, n.phone_number, n.country_code, n.type, " \
@@ -126,9 +133,7 @@ static const char *const sql[S__MAX] = {
 	                "AND expires_at >= ?3",
 	[S_PURCHASE_COUNT] = "SELECT count(*), coalesce(min(created_at), 0) FROM purchases "
 	                     "WHERE account_id = ?1 AND created_at >= ?2",
-	[S_NUMBER_LIVE] = "SELECT 1 FROM numbers WHERE phone_number = ?1 AND status <> 'released'",
-	[S_PURCHASE_LIVE] = "SELECT 1 FROM purchases WHERE phone_number = ?1 "
-	                    "AND state NOT IN ('failed', 'released')",
+	[S_PURCHASE_LIVE] = "SELECT 1 FROM purchases WHERE phone_number = ?1 AND live = 1",
 	[S_IDEM_GET] = "SELECT request_hash, purchase_id, status, body FROM idempotency "
 	               "WHERE account_id = ?1 AND key = ?2",
 	[S_IDEM_INSERT] = "INSERT INTO idempotency (account_id, key, request_hash, purchase_id, "
@@ -151,14 +156,28 @@ static const char *const sql[S__MAX] = {
 	    "UPDATE purchases SET state = ?3, outcome = nullif(?4, ''), "
 	    "subscription_id = nullif(?5, ''), invoice_id = nullif(?6, ''), "
 	    "number_sid = nullif(?7, ''), period_end = nullif(?8, 0), lease_until = ?9, "
-	    "updated_at = ?10, payment_method = ?11, settle_at = ?12 "
+	    "updated_at = ?10, payment_method = ?11, settle_at = ?12, " FLAGS_OF("?3") " "
+	    "WHERE id = ?1 AND lease_token = ?2",
+	/* The step of a purchase under way that crosses no line (open and live
+	 * before and after): no lease, no flag set -- only the row is written,
+	 * no index entry. */
+	[S_PURCHASE_PROGRESS] =
+	    "UPDATE purchases SET state = ?3, subscription_id = nullif(?4, ''), "
+	    "invoice_id = nullif(?5, ''), number_sid = nullif(?6, ''), period_end = nullif(?7, 0), "
+	    "payment_method = ?8, settle_at = ?9, updated_at = ?10 "
+	    "WHERE id = ?1 AND lease_token = ?2",
+	/* Delivered: no longer open, still live (it holds its number). */
+	[S_PURCHASE_COMPLETE] =
+	    "UPDATE purchases SET state = 'complete', open = 0, lease_until = 0, updated_at = ?3, "
+	    "subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
+	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
 	    "WHERE id = ?1 AND lease_token = ?2",
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
 	    "settle_at = max(settle_at, lease_until + ?4) "
-	    "WHERE id = ?1 AND state IN " UNFINISHED " AND lease_until <= ?2",
+	    "WHERE id = ?1 AND open = 1 AND lease_until <= ?2",
 	[S_PURCHASE_STALE] =
-	    "SELECT id FROM purchases WHERE state IN " UNFINISHED " AND lease_until <= ?1 "
+	    "SELECT id FROM purchases WHERE open = 1 AND lease_until <= ?1 "
 	    "ORDER BY lease_until LIMIT ?2",
 	[S_NUMBER_INSERT] =
 	    "INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, "
@@ -170,7 +189,7 @@ static const char *const sql[S__MAX] = {
 	[S_COUNT_PURCHASES] = "SELECT state, count(*) FROM purchases GROUP BY state ORDER BY state",
 	[S_COUNT_NUMBERS] = "SELECT status, count(*) FROM numbers GROUP BY status ORDER BY status",
 	[S_PURCHASES_UNFINISHED] = "SELECT id, phone_number, state, lease_until FROM purchases "
-	                           "WHERE state IN " UNFINISHED " ORDER BY id",
+	                           "WHERE open = 1 ORDER BY id",
 	/* An account's numbers, newest first; ?2: the legacy list (SMS-capable,
 	 * not released); ?3/?4: LIMIT/OFFSET (-1: all). */
 	[S_NUMBERS_LIST] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.account_id = ?1 "
@@ -192,8 +211,10 @@ static const char *const sql[S__MAX] = {
 	[S_NUMBER_RELEASED] = "UPDATE numbers SET status = 'released', released_at = ?2, "
 	                      "cancel_at_period_end = 0, release_reason = coalesce(release_reason, ?3), "
 	                      "updated_at = ?2 WHERE purchase_id = ?1",
+	/* complete <-> releasing: both live. */
 	[S_PURCHASE_STATE] = "UPDATE purchases SET state = ?3, lease_until = ?4, payment_method = ?5, "
-	                     "updated_at = ?6 WHERE id = ?1 AND lease_token = ?2",
+	                     "updated_at = ?6, open = (?3 = 'releasing') "
+	                     "WHERE id = ?1 AND lease_token = ?2",
 	/* Delivered numbers whose life needs a look: a scheduled release
 	 * coming due (within the margin ?2 of the period's end), or a period
 	 * that ended without word from Stripe. Their purchase not leased. */
@@ -202,8 +223,6 @@ static const char *const sql[S__MAX] = {
 	                  "AND (n.period_end <= ?1 OR n.status = 'release_scheduled') "
 	                  "AND p.state = 'complete' AND p.lease_until <= ?1 ORDER BY n.period_end "
 	                  "LIMIT ?3",
-	[S_NUMBER_OF_SUB] = "SELECT purchase_id FROM numbers WHERE subscription_id = ?1 "
-	                    "ORDER BY id DESC LIMIT 1",
 	[S_NUMBERS_OF_CUSTOMER] = "SELECT n.purchase_id FROM numbers n JOIN accounts a ON "
 	                          "a.id = n.account_id WHERE a.stripe_customer = ?1 AND "
 	                          "n.status <> 'released' ORDER BY n.id LIMIT ?2",
@@ -229,6 +248,7 @@ struct pur_store {
 	sqlite3_stmt *st[S__MAX];
 	int txn_full;           /* the open transaction is synced at COMMIT */
 	int wal_pages;          /* pages in the WAL at our last commit */
+	int ckpt_due;           /* our last commit took the WAL across a threshold */
 	long busy_timeout_ms;
 	struct timespec busy_start;
 };
@@ -315,6 +335,8 @@ map_rc(int rc)
 	}
 }
 
+#define YIELDS 8
+
 static long
 ms_since(const struct timespec *t0)
 {
@@ -324,7 +346,10 @@ ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Sleeps 0.25, 0.5, 1, 2 ms, then 2 ms steps, until busy_timeout_ms. */
+/* Yields the processor for the first tries (the holder of the lock is
+ * most likely another worker in the middle of a transaction of a few
+ * dozen µs: let it finish rather than sleep past it), then sleeps 0.25,
+ * 0.5, 1, 2 ms, then 2 ms steps, until busy_timeout_ms. */
 static int
 on_busy(void *arg, int count)
 {
@@ -336,6 +361,11 @@ on_busy(void *arg, int count)
 		clock_gettime(CLOCK_MONOTONIC, &s->busy_start);
 	else if (ms_since(&s->busy_start) >= s->busy_timeout_ms)
 		return 0;
+	if (count < YIELDS) {
+		sched_yield();
+		return 1;
+	}
+	count -= YIELDS;
 	us = count < 3 ? 250L << count : 2000;
 	ts.tv_sec = 0;
 	ts.tv_nsec = us * 1000;
@@ -509,6 +539,7 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
  * over; journal_size_limit then cuts the file back.
  */
 #define CKPT_PAGES 1000
+#define CROSSING 64
 
 static int
 checkpoint(struct pur_store *s, int mode)
@@ -527,6 +558,15 @@ on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 
 	(void)db;
 	(void)name;
+	/* One process checkpoints each step of CKPT_PAGES: the one whose
+	 * commit went across it (a commit adds fewer than CROSSING frames).
+	 * Every worker checkpointing whenever the WAL is past the threshold
+	 * synced the database file after nearly every purchase: until the
+	 * WAL starts over it stays past it. */
+	if (pages >= CKPT_PAGES && pages % CKPT_PAGES < CROSSING &&
+	    (s->wal_pages > pages || pages - s->wal_pages <= CROSSING ||
+	        pages / CKPT_PAGES != s->wal_pages / CKPT_PAGES))
+		s->ckpt_due = 1;
 	s->wal_pages = pages;
 	if (pages >= 16 * CKPT_PAGES)
 		(void)checkpoint(s, SQLITE_CHECKPOINT_PASSIVE);
@@ -540,9 +580,10 @@ pur_store_checkpoint(struct pur_store *s, int last)
 		return;
 	if (last && s->wal_pages >= CKPT_PAGES / 4)
 		(void)checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE);
-	else if (s->wal_pages >= CKPT_PAGES)
+	else if (s->ckpt_due)
 		(void)checkpoint(s, s->wal_pages >= 4 * CKPT_PAGES ? SQLITE_CHECKPOINT_RESTART :
 		                                                     SQLITE_CHECKPOINT_PASSIVE);
+	s->ckpt_due = 0;
 }
 
 enum purchase_err
@@ -1039,10 +1080,8 @@ exists(struct pur_store *s, enum stmt id, const char *e164, int *found)
 enum purchase_err
 pur_store_number_in_use(struct pur_store *s, const char *e164, int *used)
 {
-	enum purchase_err err;
-
-	if ((err = exists(s, S_NUMBER_LIVE, e164, used)) != PURCHASE_OK || *used)
-		return err;
+	/* A delivered number is its purchase's (complete, releasing): the
+	 * purchases_live_number index answers for both. */
 	return exists(s, S_PURCHASE_LIVE, e164, used);
 }
 
@@ -1100,13 +1139,16 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 {
 	sqlite3_stmt *ins = get(s, S_PURCHASE_INSERT), *iins = get(s, S_IDEM_INSERT);
 	enum purchase_err err;
-	int used, rc;
+	int rc;
 
 	if (ins == NULL || iins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	/* Durable: the first call that changes anything at a provider
-	 * follows, with Idempotency-Keys naming the new id. */
-	if ((err = begin(s)) != PURCHASE_OK)
+	/* Not synced (issue 11: one fsync per purchase): a claim lost to a
+	 * power cut is unacknowledged work -- its nonce is gone with it, so
+	 * its Idempotency-Keys are never sent again; what it made at the
+	 * providers (an incomplete subscription, a number) is repaired by
+	 * `purchasectl reconcile --repair`. A process crash loses nothing. */
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	/* Under the write lock: a record of the key wins over everything (a
 	 * concurrent twin of this request), then a live number. */
@@ -1119,12 +1161,8 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 		if (err != PURCHASE_ENOT_FOUND)
 			goto out;
 	}
-	if ((err = exists(s, S_NUMBER_LIVE, p->phone_number, &used)) != PURCHASE_OK)
-		goto out;
-	if (used) {
-		err = PURCHASE_EIN_USE;
-		goto out;
-	}
+	/* (The partial unique index over live purchases -- a delivered
+	 * number's purchase is live -- refuses a second buyer below.) */
 	sqlite3_bind_int64(ins, 1, p->account_id);
 	bind_text(ins, 2, p->phone_number);
 	bind_text(ins, 3, p->country_code);
@@ -1312,22 +1350,77 @@ out:
 	return err;
 }
 
+/* The fenced UPDATE of a purchase under way that crosses no line (see
+ * UNFINISHED), inside the caller's transaction. */
+static enum purchase_err
+progress(struct pur_store *s, enum stmt id, const struct pur_purchase *p, int64_t now)
+{
+	sqlite3_stmt *st = get(s, id);
+	int rc;
+
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, p->lease_token);
+	if (id == S_PURCHASE_PROGRESS) {
+		bind_text(st, 3, pur_state_name(p->state));
+		bind_text(st, 4, p->subscription_id);
+		bind_text(st, 5, p->invoice_id);
+		bind_text(st, 6, p->number_sid);
+		sqlite3_bind_int64(st, 7, p->period_end);
+		bind_text(st, 8, p->payment_method);
+		sqlite3_bind_int64(st, 9, p->settle_at);
+		sqlite3_bind_int64(st, 10, now);
+	} else { /* S_PURCHASE_COMPLETE */
+		sqlite3_bind_int64(st, 3, now);
+		bind_text(st, 4, p->subscription_id);
+		bind_text(st, 5, p->invoice_id);
+		bind_text(st, 6, p->number_sid);
+		sqlite3_bind_int64(st, 7, p->period_end);
+		bind_text(st, 8, p->payment_method);
+	}
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	return sqlite3_changes(s->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+}
+
+enum purchase_err
+pur_store_purchase_progress(struct pur_store *s, const struct pur_purchase *p, int64_t now,
+    int durable)
+{
+	enum purchase_err err;
+
+	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
+		return err;
+	if ((err = progress(s, S_PURCHASE_PROGRESS, p, now)) != PURCHASE_OK) {
+		rollback(s);
+		return err;
+	}
+	return commit(s);
+}
+
 enum purchase_err
 pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
-    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now)
+    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now,
+    int durable)
 {
 	sqlite3_stmt *nins = get(s, S_NUMBER_INSERT);
 	enum purchase_err err;
 
 	if (nins == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	/* A delivered number (and its 201) is durable before it is answered;
-	 * the end of a compensation, whose answer was stored durably when it
-	 * was decided, is not worth an fsync. */
-	if ((err = begin_sync(s, num != NULL || reply != NULL ? FULL : NORMAL)) != PURCHASE_OK)
+	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
-	p->state = num != NULL ? PUR_COMPLETE : PUR_FAILED;
-	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
+	if (num != NULL) {
+		p->state = PUR_COMPLETE;
+		err = progress(s, S_PURCHASE_COMPLETE, p, now);
+	} else {
+		p->state = PUR_FAILED;
+		err = save(s, p, now, 0);
+	}
+	if (err != PURCHASE_OK)
 		goto out;
 	if (num != NULL) {
 		sqlite3_bind_int64(nins, 1, p->account_id);
@@ -1698,23 +1791,6 @@ pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin, int64_t 
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, margin);
 	return ids_of(s, st, 3, ids, max, n);
-}
-
-enum purchase_err
-pur_store_purchase_of_subscription(struct pur_store *s, const char *sub, int64_t *purchase_id)
-{
-	sqlite3_stmt *st = get(s, S_NUMBER_OF_SUB);
-	int rc;
-
-	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
-	bind_text(st, 1, sub);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*purchase_id = sqlite3_column_int64(st, 0);
-	done(st);
-	if (rc == SQLITE_DONE)
-		return PURCHASE_ENOT_FOUND;
-	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
 
 enum purchase_err

@@ -215,9 +215,17 @@ enum purchase_err pur_store_purchase_lease(struct pur_store *s, int64_t id, int6
 /* Ends a purchase, fenced by its token (ELEASE), in one transaction: state
  * complete and the number row created -- its id is the purchase's -- when
  * num is given, else state failed; and reply (when not NULL) stored on its
- * idempotency record. */
+ * idempotency record. Synced when durable is set. */
 enum purchase_err pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
-    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now);
+    const struct purchase_number *num, const struct purchase_reply *reply, int64_t now,
+    int durable);
+
+/* A purchase under way moves on (pending -> subscribed -> provisioned,
+ * voiding -> compensating): its state, provider ids, payment method and
+ * settle_at, fenced by its token (ELEASE). Its lease is not touched, nor
+ * any index entry: one row written. Synced when durable is set. */
+enum purchase_err pur_store_purchase_progress(struct pur_store *s,
+    const struct pur_purchase *p, int64_t now, int durable);
 
 /* Ids of unfinished purchases whose lease expired before now (at most max). */
 enum purchase_err pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids,
@@ -293,9 +301,6 @@ enum purchase_err pur_store_number_released(struct pur_store *s, struct pur_purc
  * that has ended; not leased. */
 enum purchase_err pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin,
     int64_t *ids, size_t max, size_t *n);
-/* The purchase of the number a subscription pays for. ENOT_FOUND. */
-enum purchase_err pur_store_purchase_of_subscription(struct pur_store *s, const char *sub,
-    int64_t *purchase_id);
 /* Purchase ids of the live numbers of the accounts of a Stripe customer. */
 enum purchase_err pur_store_numbers_of_customer(struct pur_store *s, const char *customer,
     int64_t *ids, size_t max, size_t *n);

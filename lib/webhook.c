@@ -25,6 +25,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -161,20 +162,50 @@ customer_updated(struct purchase_ctx *ctx, const char *customer, struct purchase
 	return last;
 }
 
+/* An event about a subscription: the subscription fetched again, its
+ * purchase named by its metadata (purchase_id, and the nonce that makes it
+ * this database's), and the number synced with what Stripe says now. */
+static enum purchase_err
+subscription_event(struct purchase_ctx *ctx, const char *sub_id, struct purchase_detail *d)
+{
+	struct pur_stripe_sub sub;
+	struct pur_call_info info;
+	struct pur_purchase p;
+	enum purchase_err err;
+	enum pur_call rc;
+	char *end;
+	long long pid;
+
+	rc = pur_stripe_subscription_get(&ctx->stripe, sub_id, &sub, &info);
+	purchase_log(ctx, "subscription %s: stripe subscription: %s status=%ld", sub_id,
+	    pur_call_name(rc), info.status);
+	if (rc == PUR_CALL_GONE)
+		return PURCHASE_OK; /* not one Stripe knows: nothing of ours */
+	if (rc != PUR_CALL_OK)
+		return pur_error_set(d, PURCHASE_EPROVIDER, "subscription %s: %s", sub_id,
+		    pur_call_name(rc));
+	pid = strtoll(sub.purchase_id, &end, 10);
+	if (sub.purchase_id[0] == '\0' || *end != '\0' || pid <= 0)
+		return PURCHASE_OK; /* not made by us */
+	err = pur_store_purchase_get(ctx->store, pid, &p);
+	if (err == PURCHASE_ENOT_FOUND)
+		return PURCHASE_OK;
+	if (err != PURCHASE_OK)
+		return err;
+	/* Another database's purchase of that id, or not its subscription (a
+	 * purchase under way knows its own: the flow handles it). */
+	if (strcmp(p.subscription_id, sub.id) != 0 ||
+	    (sub.purchase_nonce[0] != '\0' && strcmp(sub.purchase_nonce, p.nonce) != 0))
+		return PURCHASE_OK;
+	return pur_number_sync(ctx, p.id, &sub, d);
+}
+
 static enum purchase_err
 work_on(struct purchase_ctx *ctx, const struct pur_event *e, struct purchase_detail *d)
 {
-	int64_t pid;
-	enum purchase_err err;
-
 	switch (about(e->type)) {
 	case ABOUT_SUBSCRIPTION:
-		err = pur_store_purchase_of_subscription(ctx->store, e->object_id, &pid);
-		/* Not one of our delivered numbers' (a purchase under way: the
-		 * flow knows its own; another system's): nothing to do. */
-		if (err == PURCHASE_ENOT_FOUND)
-			return PURCHASE_OK;
-		return err != PURCHASE_OK ? err : pur_number_sync(ctx, pid, NULL, d);
+		return subscription_event(ctx, e->object_id, d);
 	case ABOUT_CUSTOMER:
 		return customer_updated(ctx, e->object_id, d);
 	case ABOUT_NOTHING:

@@ -13,6 +13,13 @@
 --   states     voiding (refused; the invoice is being voided so that no
 --              payment can land while the rest is undone), releasing and
 --              released (the number's life after the purchase).
+--   open, live what the partial indexes are on, instead of state: 1 while
+--              the purchase needs work (recovery's index), 1 while it holds
+--              its number (the race's index). SQLite rewrites an index
+--              entry whenever an UPDATE sets a column of its WHERE clause,
+--              so a state change in the middle of a purchase (pending ->
+--              provisioned) would rewrite both; these two change only at
+--              the ends. CHECKs keep them equal to what the state says.
 -- SQLite cannot change a CHECK in place: the table is rebuilt (the
 -- documented procedure: foreign keys are off while the migration runs,
 -- and checked before it commits).
@@ -40,22 +47,25 @@ CREATE TABLE purchases_v2 (
 	lease_token      INTEGER NOT NULL DEFAULT 0,
 	lease_until      INTEGER NOT NULL DEFAULT 0,
 	settle_at        INTEGER NOT NULL DEFAULT 0,
+	open             INTEGER NOT NULL DEFAULT 1 CHECK (open = (state IN ('pending',
+	                     'subscribed', 'provisioned', 'paid', 'voiding', 'compensating',
+	                     'releasing'))),
+	live             INTEGER NOT NULL DEFAULT 1 CHECK (live = (state NOT IN ('failed',
+	                     'released'))),
 	created_at       INTEGER NOT NULL,
 	updated_at       INTEGER NOT NULL
 );
 INSERT INTO purchases_v2 (id, account_id, nonce, phone_number, country_code, type, price_cents,
 	stripe_price_id, sms_capable, stripe_customer, payment_method, state, outcome,
 	subscription_id, invoice_id, number_sid, period_end, lease_token, lease_until, settle_at,
-	created_at, updated_at)
+	open, live, created_at, updated_at)
 	SELECT id, account_id, NULL, phone_number, country_code, type, price_cents,
 	stripe_price_id, sms_capable, stripe_customer, payment_method, state, outcome,
 	subscription_id, invoice_id, number_sid, period_end, lease_token, lease_until, 0,
-	created_at, updated_at FROM purchases;
+	state IN ('pending', 'subscribed', 'provisioned', 'paid', 'compensating'),
+	state NOT IN ('failed', 'released'), created_at, updated_at FROM purchases;
 DROP TABLE purchases;
 ALTER TABLE purchases_v2 RENAME TO purchases;
-CREATE UNIQUE INDEX purchases_live_number ON purchases (phone_number)
-	WHERE state NOT IN ('failed', 'released');
-CREATE INDEX purchases_unfinished ON purchases (lease_until)
-	WHERE state IN ('pending', 'subscribed', 'provisioned', 'paid', 'voiding', 'compensating',
-	    'releasing');
+CREATE UNIQUE INDEX purchases_live_number ON purchases (phone_number) WHERE live = 1;
+CREATE INDEX purchases_unfinished ON purchases (lease_until) WHERE open = 1;
 CREATE INDEX purchases_account ON purchases (account_id, created_at);

@@ -45,9 +45,11 @@ INSERT INTO numbers_v3 (id, account_id, purchase_id, phone_number, country_code,
 	status = 'release_scheduled', NULL, NULL, created_at, updated_at FROM numbers;
 DROP TABLE numbers;
 ALTER TABLE numbers_v3 RENAME TO numbers;
-CREATE UNIQUE INDEX numbers_live ON numbers (phone_number) WHERE status <> 'released';
+-- (No index on the phone number: a live number is its purchase's, and
+-- purchases_live_number decides who holds one; none on the subscription:
+-- a webhook names its purchase in the subscription's metadata. Each index
+-- is a page written by every purchase.)
 CREATE INDEX numbers_account ON numbers (account_id, id);
-CREATE INDEX numbers_subscription ON numbers (subscription_id);
 -- Recovery's two walks over live numbers: scheduled releases coming due,
 -- and periods that have ended (a renewal or an end never heard of).
 CREATE INDEX numbers_period_end ON numbers (period_end) WHERE status <> 'released';

@@ -20,9 +20,9 @@ owned(int n, const char *e164)
 	snprintf(q, sizeof(q),
 	    "insert into purchases (id, account_id, nonce, phone_number, country_code, type, "
 	    "price_cents, stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
-	    "subscription_id, invoice_id, number_sid, created_at, updated_at) values (%d, %lld, "
-	    "'%032d', '%s', 'US', 'local', 115, 'price_x', 1, 'cus_1', 'pm_1', 'complete', "
-	    "'sub_%d', 'in_%d', 'PN%032d', 1, 1); insert into numbers (id, account_id, purchase_id, "
+	    "open, live, subscription_id, invoice_id, number_sid, created_at, updated_at) values "
+	    "(%d, %lld, '%032d', '%s', 'US', 'local', 115, 'price_x', 1, 'cus_1', 'pm_1', "
+	    "'complete', 0, 1, 'sub_%d', 'in_%d', 'PN%032d', 1, 1); insert into numbers (id, account_id, purchase_id, "
 	    "phone_number, country_code, type, sms_capable, price_cents, status, subscription_id, "
 	    "number_sid, created_at, updated_at) values (%d, %lld, %d, '%s', 'US', 'local', 1, 115, "
 	    "'active', 'sub_%d', 'PN%032d', 1, 1);",
@@ -147,8 +147,9 @@ main(void)
 	 * paid_without_number.) */
 	sql("insert into purchases (id, account_id, nonce, phone_number, country_code, type, "
 	    "price_cents, stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
-	    "outcome, created_at, updated_at) values (4, 1, '" NONCE("04") "', '+14155550104', "
-	    "'US', 'local', 115, 'price_x', 1, 'cus_1', 'pm_1', 'failed', 'declined', 1, 1)");
+	    "outcome, open, live, created_at, updated_at) values (4, 1, '" NONCE("04") "', "
+	    "'+14155550104', 'US', 'local', 115, 'price_x', 1, 'cus_1', 'pm_1', 'failed', "
+	    "'declined', 0, 0, 1, 1)");
 	fake_reset(&f);
 	fake_on(&f, "GET", "/v1/subscriptions?", 200,
 	    "{\"object\":\"list\",\"has_more\":false,\"data\":[" SUB(4, NONCE("99")) ","

@@ -237,9 +237,9 @@ test_rate_window(void)
 	int secs;
 
 	sql("insert into purchases (account_id, phone_number, country_code, type, price_cents, "
-	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, created_at, "
-	    "updated_at) values (1, '+14155550150', 'US', 'local', 115, 'p', 1, 'cus_1', 'pm', "
-	    "'failed', strftime('%s','now') - 20, 0)");
+	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, open, live, "
+	    "created_at, updated_at) values (1, '+14155550150', 'US', 'local', 115, 'p', 1, "
+	    "'cus_1', 'pm', 'failed', 0, 0, strftime('%s','now') - 20, 0)");
 	is_int(run(&w, &v), 429, "rate limit: 429");
 	ra = strstr(out, "\r\nRetry-After: ");
 	secs = ra ? atoi(ra + 15) : 0;
