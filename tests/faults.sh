@@ -22,13 +22,12 @@ LATER=PURCHASE_TEST_CLOCK_OFFSET=600
 H_PROVIDER_TIMEOUT_MS=500 h_start 2 || { echo "Bail out! cannot start the stack"; exit 1; }
 read -r A_ID A_KEY < <(h_account pm_card_visa)
 read -r D_ID D_KEY < <(h_account pm_card_chargeCustomerFail)
-fi_build=0
-grep -q '^#define PURCHASE_FAULT_INJECTION 1' "$abs_top_builddir/autoconfig.h" 2>/dev/null && fi_build=1
 
 
 # After a cell: recovery (past the lease), then every invariant.
 settle() {	# settle NUMBER DESC
 	curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
+	h_wait_due
 	env $LATER "$PURCHASECTL" recover 2>/dev/null
 	h_reconcile
 	ok $? "$2: reconcile finds no difference"
@@ -62,6 +61,7 @@ for op in subscription_create number_buy invoice_pay invoice_void subscription_c
 			# DELETE's reply has nothing to read)
 			if [ "$count" = -1 ] && [ "$(key_for "$op")" = "$D_KEY" ] &&
 				[ "$op $kind" != "number_release malformed" ]; then
+				h_wait_due
 				env $LATER "$PURCHASECTL" recover 2>/dev/null
 				is "$?" 3 "$op x $kind ($count): recover exits 3 while the undo cannot finish"
 			fi
@@ -77,7 +77,7 @@ refused_conf() {	# refused_conf stripe|twilio -- a config whose base is closed
 		>"$H_DIR/refused-$1.conf"
 	echo "$H_DIR/refused-$1.conf"
 }
-if [ "$fi_build" = 1 ]; then
+if [ "$H_FI" = 1 ]; then
 	for cell in "subscription_create after_claim stripe" "number_buy after_subscribe twilio" \
 		"invoice_pay after_provision stripe" "invoice_void after_pay stripe" \
 		"number_release after_decide twilio" \

@@ -622,6 +622,35 @@ h_fault() {	# h_fault OP KIND [COUNT] [DELAY_MS]
 
 h_sql() { sqlite3 "$H_DIR/purchase.db" "$@"; }
 
+# H_FI is 1 in a build configured with --enable-fault-injection: crash
+# points and the test clock (PURCHASE_TEST_CLOCK_OFFSET) work only there.
+H_FI=0
+grep -q '^#define PURCHASE_FAULT_INJECTION 1' "$abs_top_builddir/autoconfig.h" 2>/dev/null && H_FI=1
+
+# h_wait_due -- where the test clock cannot skip time (H_FI=0), waits (at
+# most 15 s) until no unfinished purchase holds a lease or has a provider
+# request still settling, so that recovery may take it over now.
+h_wait_due() {
+	local due i
+	[ "$H_FI" = 1 ] && return 0
+	for i in $(seq 150); do
+		due=$(h_sql "select count(*) from purchases where open = 1 and
+			(lease_until > strftime('%s', 'now') or settle_at > strftime('%s', 'now'))")
+		[ "$due" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# h_skip N REASON -- N test points skipped.
+h_skip() {
+	local i
+	for i in $(seq "$1"); do
+		H_TESTNO=$((H_TESTNO + 1))
+		echo "ok $H_TESTNO # SKIP $2"
+	done
+}
+
 # h_cgi METHOD PATH KEY BODY [VAR=VALUE...] -- runs purchase.fcgi as plain
 # CGI (one request, then exit), as shared hosting would, with extra
 # environment (PURCHASE_CRASH_AT, PURCHASE_TEST_CLOCK_OFFSET,

@@ -23,9 +23,9 @@ FUZZ_CPPFLAGS = $(DEFS) $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin -I$(top_srcdir)/t
 # What the targets link: the pure modules, the JSON reader, the provider
 # clients (their reply parsers; http.c only for the symbols they name -- no
 # call is made) and the responder's request reader.
-FUZZ_LIBSRC = lib/buf.c lib/error.c lib/e164.c lib/form.c lib/json.c lib/config.c \
+FUZZ_LIBSRC = lib/buf.c lib/error.c lib/e164.c lib/form.c lib/json.c lib/config.c lib/sha256.c \
 	lib/http.c lib/stripe.c lib/twilio.c cgi-bin/request.c
-FUZZ_HDR = lib/buf.h lib/config.h lib/e164.h lib/error.h lib/form.h lib/http.h \
+FUZZ_HDR = lib/buf.h lib/config.h lib/e164.h lib/error.h lib/form.h lib/http.h lib/sha256.h \
 	lib/json.h lib/purchase.h lib/stripe.h lib/twilio.h cgi-bin/request.h tests/fuzz/fuzz.h
 FUZZ_SRC = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBOBJ = $(FUZZ_LIBSRC:%.c=tests/fuzz/obj/%.o)
