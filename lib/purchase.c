@@ -264,8 +264,12 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 {
 	struct pur_call_info info;
 	enum pur_call rc = PUR_CALL_UNKNOWN;
-	char sid[PUR_TWILIO_SID];
+	char sid[PUR_TWILIO_SID], tag[PUR_TWILIO_TAG_MAX + 1];
 	int i, look = p->lease_token > 1; /* resumed: a buy may have happened */
+
+	/* (a purchase made before schema 2 has no nonce: Twilio's default name) */
+	if (pur_twilio_tag(tag, sizeof(tag), p->nonce, pur_now()) != 0)
+		tag[0] = '\0';
 
 	for (i = 0; i < MAX_ATTEMPTS + 1; i++) {
 		if (look) {
@@ -282,7 +286,7 @@ provision(struct purchase_ctx *ctx, struct pur_purchase *p)
 			break;
 		}
 		CRASH_POINT("before_buy");
-		rc = pur_twilio_buy(&ctx->twilio, p->phone_number, sid, &info);
+		rc = pur_twilio_buy(&ctx->twilio, p->phone_number, tag, sid, &info);
 		log_call(ctx, p, "twilio buy", rc, &info);
 		CRASH_POINT("after_buy");
 		if (rc == PUR_CALL_UNKNOWN) {

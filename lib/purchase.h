@@ -341,7 +341,8 @@ void purchase_idle(struct purchase_ctx *ctx, int last);
  * paid_without_number, charged_without_number, number_without_payment,
  * duplicate, orphan_subscription, orphan_number, unfinished,
  * released_number_owned, released_number_billed, release_flag_mismatch;
- * detail says which objects (no secrets). */
+ * or "repaired" for what purchase_reconcile_repair undid; detail says
+ * which objects (no secrets). */
 typedef void (*purchase_diff_fn)(void *arg, const char *kind, const char *detail);
 
 /* Compares our rows with Stripe's subscriptions and Twilio's numbers (their
@@ -349,6 +350,17 @@ typedef void (*purchase_diff_fn)(void *arg, const char *kind, const char *detail
  * nothing. Errors: EPROVIDER (a list could not be read), EDB, ENOMEM. */
 enum purchase_err purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg,
     int *ndiff, struct purchase_detail *detail);
+
+/* The same, and undoes what a purchase lost with its row (a power cut
+ * before the purchase's first synced commit) left at the providers, for
+ * objects at least older_than seconds old: an incomplete subscription whose
+ * metadata names a nonce no purchase of ours has is cancelled; a number
+ * whose FriendlyName is such a nonce's tag is released, unless a
+ * subscription of that nonce bills or was paid. Each undone object is
+ * reported as kind "repaired" and counted in *nrepaired, not in *ndiff.
+ * Presumes this database is the only one selling from these accounts. */
+enum purchase_err purchase_reconcile_repair(struct purchase_ctx *ctx, purchase_diff_fn fn,
+    void *arg, int64_t older_than, int *ndiff, int *nrepaired, struct purchase_detail *detail);
 
 /* --- Operator functions (purchasectl) --------------------------------- */
 

@@ -6,7 +6,25 @@
  *   subscription, no number is sold twice, nothing is left half-done.
  *
  * Reads everything through the providers' list APIs (paginated), then our
- * database, and reports each difference through a callback; changes nothing.
+ * database, and reports each difference through a callback; changes nothing
+ * -- except, asked to repair (purchasectl reconcile --repair), what a
+ * purchase lost with its row left at the providers: a power cut may take
+ * the tail of the WAL that was never synced, and with it a claim whose
+ * subscription was already created and whose number may be bought
+ * (DESIGN §3: the first synced commit of a purchase is the one before its
+ * payment). Such objects carry the purchase's nonce (the subscription's
+ * metadata, the number's FriendlyName tag) and no purchase of ours has it;
+ * no money moved for them (the payment comes after that sync), so:
+ *
+ *   an incomplete subscription of an unknown nonce is cancelled;
+ *   a number tagged with an unknown nonce is released, unless a
+ *   subscription of that nonce bills or was paid (then it was sold, by
+ *   whatever database made it: reported, never touched).
+ *
+ * Both only once older than the age asked (an hour by default), far past
+ * any lease and settle time; a number without our tag is only reported.
+ * Repair presumes this database is the only one that sells from these
+ * Stripe and Twilio accounts.
  */
 #include "autoconfig.h"
 
@@ -154,6 +172,9 @@ struct world {
 	struct diff_out *out;
 	struct purchase_ctx *ctx;
 	int64_t now;
+	int repair;          /* undo what lost rows left (see the top) */
+	int64_t older_than;  /* ... for objects at least this old (seconds) */
+	int nrepaired;
 	enum purchase_err err; /* what stopped a walk over our rows */
 };
 
@@ -361,21 +382,120 @@ check_unfinished(void *arg, int64_t id, const char *e164, const char *state,
 	return 0;
 }
 
+/* A repair done: reported as kind "repaired", not counted as a difference. */
+static void
+repaired(struct world *w, const char *what, const char *id, const char *nonce)
+{
+	w->nrepaired++;
+	if (w->out->fn != NULL) {
+		char detail[512];
+
+		snprintf(detail, sizeof(detail), "%s %s (purchase nonce %s, lost with its row)",
+		    what, id, nonce);
+		w->out->fn(w->out->arg, "repaired", detail);
+	}
+}
+
+/* Whether a subscription of this nonce bills or was paid. */
+static int
+nonce_sold(const struct world *w, const char *nonce)
+{
+	size_t i;
+
+	for (i = 0; i < w->nsubs; i++)
+		if (strcmp(w->subs[i].purchase_nonce, nonce) == 0 &&
+		    (sub_live(&w->subs[i]) || w->subs[i].invoice_paid))
+			return 1;
+	return 0;
+}
+
+/* An incomplete subscription whose purchase we do not have. */
+static enum purchase_err
+check_lost_subscription(struct world *w, const struct pur_stripe_sub *s)
+{
+	struct pur_call_info info;
+	enum purchase_err err;
+	int known;
+
+	if (s->purchase_nonce[0] == '\0' || strcmp(s->status, "incomplete") != 0 ||
+	    s->invoice_paid)
+		return PURCHASE_OK;
+	if ((err = pur_store_nonce_known(w->ctx->store, s->purchase_nonce, &known)) !=
+	        PURCHASE_OK ||
+	    known)
+		return err;
+	if (w->repair && s->created > 0 && s->created <= w->now - w->older_than &&
+	    pur_stripe_subscription_cancel(&w->ctx->stripe, s->id, &info) == PUR_CALL_OK) {
+		repaired(w, "cancelled subscription", s->id, s->purchase_nonce);
+		return PURCHASE_OK;
+	}
+	report(w->out, "orphan_subscription", "subscription %s (incomplete) names purchase %s "
+	    "nonce %s, which we do not have%s", s->id, s->purchase_id, s->purchase_nonce,
+	    w->repair ? "; not cancelled (too recent, or the cancel failed)" : "");
+	return PURCHASE_OK;
+}
+
+/* A number the carrier holds that is none of ours. */
+static enum purchase_err
+check_orphan_number(struct world *w, const struct pur_twilio_owned *n)
+{
+	struct pur_call_info info;
+	enum purchase_err err;
+	char nonce[33];
+	int64_t at;
+	int known = 1;
+
+	if (pur_twilio_tag_parse(n->friendly_name, nonce, &at) != 0) {
+		report(w->out, "orphan_number", "%s (%s) is held at the carrier but is no one's "
+		    "number (not bought by a purchase: left alone)", n->phone_number, n->sid);
+		return PURCHASE_OK;
+	}
+	if ((err = pur_store_nonce_known(w->ctx->store, nonce, &known)) != PURCHASE_OK)
+		return err;
+	if (known || nonce_sold(w, nonce)) {
+		report(w->out, "orphan_number", "%s (%s) is held at the carrier but is no one's "
+		    "number (purchase nonce %s %s)", n->phone_number, n->sid, nonce,
+		    known ? "is ours" : "has a subscription that bills: left alone");
+		return PURCHASE_OK;
+	}
+	if (w->repair && at <= w->now - w->older_than &&
+	    pur_twilio_release(&w->ctx->twilio, n->sid, &info) == PUR_CALL_OK) {
+		repaired(w, "released number", n->sid, nonce);
+		return PURCHASE_OK;
+	}
+	report(w->out, "orphan_number", "%s (%s) is held at the carrier but is no one's number "
+	    "(purchase nonce %s, which we do not have%s)", n->phone_number, n->sid, nonce,
+	    w->repair ? "; not released: too recent, or the release failed" : "");
+	return PURCHASE_OK;
+}
+
 enum purchase_err
 purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int *ndiff,
     struct purchase_detail *d)
+{
+	int nrepaired;
+
+	return purchase_reconcile_repair(ctx, fn, arg, -1, ndiff, &nrepaired, d);
+}
+
+enum purchase_err
+purchase_reconcile_repair(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg,
+    int64_t older_than, int *ndiff, int *nrepaired, struct purchase_detail *d)
 {
 	struct diff_out out = {fn, arg, 0};
 	struct world w;
 	struct pur_purchase p;
 	enum purchase_err err;
-	size_t i, j;
+	size_t i, j, k;
 
 	*ndiff = 0;
+	*nrepaired = 0;
 	memset(&w, 0, sizeof(w));
 	w.out = &out;
 	w.ctx = ctx;
 	w.now = pur_now();
+	w.repair = older_than >= 0;
+	w.older_than = older_than;
 	if ((err = pur_ctx_ready(ctx, d)) != PURCHASE_OK)
 		return err;
 	if ((err = fetch_subs(ctx, &w, d)) != PURCHASE_OK ||
@@ -412,6 +532,9 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 		if (live > 1)
 			report(&out, "duplicate", "purchase %s has %d billing subscriptions",
 			    w.subs[i].purchase_id, live);
+		for (k = i; k < j; k++)
+			if ((err = check_lost_subscription(&w, &w.subs[k])) != PURCHASE_OK)
+				goto out;
 		if (paid == 0)
 			continue;
 		err = *end == '\0' ? pur_store_purchase_get(ctx->store, pid, &p) : PURCHASE_ENOT_FOUND;
@@ -443,9 +566,9 @@ purchase_reconcile(struct purchase_ctx *ctx, purchase_diff_fn fn, void *arg, int
 		if (strcmp(w.ours[i], w.ours[i - 1]) == 0)
 			report(&out, "duplicate", "%s sold twice", w.ours[i]);
 	for (i = 0; i < w.nnums; i++)
-		if (find(w.nums[i].phone_number, w.ours, w.nours, sizeof(*w.ours), ours_cmp) == NULL)
-			report(&out, "orphan_number", "%s (%s) is held at the carrier but is no one's "
-			    "number", w.nums[i].phone_number, w.nums[i].sid);
+		if (find(w.nums[i].phone_number, w.ours, w.nours, sizeof(*w.ours), ours_cmp) == NULL &&
+		    (err = check_orphan_number(&w, &w.nums[i])) != PURCHASE_OK)
+			goto out;
 	err = pur_store_unfinished_each(ctx->store, check_unfinished, &w);
 out:
 	free(w.subs);
@@ -453,5 +576,6 @@ out:
 	free(w.sids);
 	free(w.ours);
 	*ndiff = out.n;
+	*nrepaired = w.nrepaired;
 	return err;
 }

@@ -49,6 +49,7 @@ enum stmt {
 	S_IDEM_REPLY,
 	S_PURCHASE_INSERT,
 	S_PURCHASE_GET,
+	S_NONCE_KNOWN,
 	S_PURCHASE_SAVE,
 	S_PURCHASE_PROGRESS,
 	S_PURCHASE_COMPLETE,
@@ -145,6 +146,9 @@ static const char *const sql[S__MAX] = {
 	    "lease_until, created_at, updated_at, nonce, region) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12, "
 	    "nullif(?13, ''))",
+	/* reconcile --repair only, for the rare object a lost row left: no
+	 * index is kept for it (every purchase would pay for it). */
+	[S_NONCE_KNOWN] = "SELECT 1 FROM purchases WHERE nonce = ?1 LIMIT 1",
 	[S_PURCHASE_GET] =
 	    "SELECT id, account_id, phone_number, country_code, type, price_cents, "
 	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, "
@@ -1251,6 +1255,24 @@ pur_store_purchase_get(struct pur_store *s, int64_t id, struct pur_purchase *out
 	if (rc == SQLITE_DONE)
 		return PURCHASE_ENOT_FOUND;
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_nonce_known(struct pur_store *s, const char *nonce, int *known)
+{
+	sqlite3_stmt *st = get(s, S_NONCE_KNOWN);
+	int rc;
+
+	*known = 1; /* on error: as if it were, so that nothing is undone */
+	if (st == NULL)
+		return map_rc(sqlite3_errcode(s->db));
+	bind_text(st, 1, nonce);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return map_rc(rc);
+	*known = rc == SQLITE_ROW;
+	return PURCHASE_OK;
 }
 
 /* The fenced UPDATE of a purchase, inside the caller's transaction. */

@@ -192,6 +192,8 @@ enum purchase_err pur_store_idem_get(struct pur_store *s, int64_t account_id, co
 enum purchase_err pur_store_claim(struct pur_store *s, struct pur_purchase *p,
     const char *key, const char *request_hash, int64_t now, struct pur_idem *idem);
 
+/* *known: whether a purchase (in any state) has this nonce. */
+enum purchase_err pur_store_nonce_known(struct pur_store *s, const char *nonce, int *known);
 enum purchase_err pur_store_purchase_get(struct pur_store *s, int64_t id,
     struct pur_purchase *out);
 

@@ -124,6 +124,8 @@ sub_from(json_object *o, struct pur_stripe_sub *out)
 	}
 	if (pur_json_int(o, "current_period_end", &end) == 0)
 		out->current_period_end = end;
+	if (pur_json_int(o, "created", &end) == 0)
+		out->created = end;
 	(void)pur_json_bool(o, "cancel_at_period_end", &out->cancel_at_period_end);
 	/* Expandable; absent or null reads as "" (a reply that does not say). */
 	(void)copy_id(o, "customer", out->customer, sizeof(out->customer));

@@ -28,6 +28,7 @@ struct pur_stripe_sub {
 	char customer[PUR_STRIPE_ID];
 	char default_payment_method[PUR_STRIPE_ID]; /* "" when none */
 	char default_source[PUR_STRIPE_ID];         /* "" when none */
+	int64_t created;                            /* 0 when the reply does not say */
 };
 
 /* A webhook event (or one of GET /v1/events), as far as the service reads

@@ -4,6 +4,8 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +202,11 @@ pur_twilio_parse_owned_page(const char *body, size_t len, struct pur_twilio_owne
 		    pur_json_copy(e, "phone_number", out->v[i].phone_number,
 		        sizeof(out->v[i].phone_number)) != 0)
 			goto out;
+		/* Only read to recognise our own tag: absent, null or too
+		 * long reads as "". */
+		if (pur_json_copy(e, "friendly_name", out->v[i].friendly_name,
+		        sizeof(out->v[i].friendly_name)) != 0)
+			out->v[i].friendly_name[0] = '\0';
 	}
 	out->n = n;
 	if (pur_json_copy(o, "next_page_uri", out->next, sizeof(out->next)) != 0 ||
@@ -280,9 +287,46 @@ pur_twilio_available(const struct pur_twilio *t, const char *country, const char
 	return rc;
 }
 
+int
+pur_twilio_tag(char *out, size_t n, const char *nonce, int64_t at)
+{
+	int w;
+
+	if (nonce == NULL || strlen(nonce) != 32 || strspn(nonce, "0123456789abcdef") != 32 ||
+	    at < 0)
+		return -1;
+	w = snprintf(out, n, "purchase:%s:%" PRId64, nonce, at);
+	return w < 0 || (size_t)w >= n || w > PUR_TWILIO_TAG_MAX ? -1 : 0;
+}
+
+int
+pur_twilio_tag_parse(const char *s, char nonce[33], int64_t *at)
+{
+	const char *t;
+	char *end;
+	long long v;
+
+	if (strncmp(s, "purchase:", 9) != 0)
+		return -1;
+	s += 9;
+	if (strspn(s, "0123456789abcdef") != 32 || s[32] != ':')
+		return -1;
+	t = s + 33;
+	if (*t < '0' || *t > '9' || strlen(t) > 19)
+		return -1;
+	errno = 0;
+	v = strtoll(t, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	memcpy(nonce, s, 32);
+	nonce[32] = '\0';
+	*at = (int64_t)v;
+	return 0;
+}
+
 enum pur_call
-pur_twilio_buy(const struct pur_twilio *t, const char *e164, char sid[PUR_TWILIO_SID],
-    struct pur_call_info *info)
+pur_twilio_buy(const struct pur_twilio *t, const char *e164, const char *tag,
+    char sid[PUR_TWILIO_SID], struct pur_call_info *info)
 {
 	struct pur_http_reply r;
 	struct pur_buf url, form;
@@ -296,7 +340,8 @@ pur_twilio_buy(const struct pur_twilio *t, const char *e164, char sid[PUR_TWILIO
 	if (account_url(&url, t->cfg->twilio_api_base, t->cfg->twilio_account_sid ?
 	        t->cfg->twilio_account_sid : "") == 0 &&
 	    pur_buf_adds(&url, "/IncomingPhoneNumbers.json") == 0 &&
-	    pur_form_add(&form, "PhoneNumber", e164) == 0) {
+	    pur_form_add(&form, "PhoneNumber", e164) == 0 &&
+	    (tag == NULL || tag[0] == '\0' || pur_form_add(&form, "FriendlyName", tag) == 0)) {
 		rc = call(t, "POST", url.data, form.data, &r, &code, info);
 		if (rc == PUR_CALL_OK && pur_twilio_parse_incoming(r.body.data, r.body.len, sid) != 0)
 			rc = PUR_CALL_UNKNOWN;

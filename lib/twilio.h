@@ -55,6 +55,7 @@ int pur_twilio_parse_error(const char *body, size_t len, long *code);
 struct pur_twilio_owned {
 	char sid[PUR_TWILIO_SID];
 	char phone_number[17];
+	char friendly_name[65]; /* Twilio allows 64 characters; "" when absent */
 };
 struct pur_twilio_owned_page {
 	size_t n;
@@ -78,9 +79,20 @@ enum pur_call pur_twilio_available(const struct pur_twilio *t, const char *count
     const char *type, const char *area_code, const char *contains, int page_size,
     struct pur_twilio_avail_list *out, struct pur_call_info *info);
 
-/* POST IncomingPhoneNumbers.json PhoneNumber=e164: OK with sid, GONE when
- * the carrier says it is not available (21422) or invalid (21421). */
-enum pur_call pur_twilio_buy(const struct pur_twilio *t, const char *e164,
+/* The FriendlyName a purchase gives the number it buys,
+ * "purchase:<nonce>:<unix time of the buy>": should the purchase's row be
+ * lost (a power cut before its first synced commit), reconcile --repair
+ * can still tell the number was bought by a purchase of this service, which
+ * one and when. pur_twilio_tag_parse returns 0 and fills nonce (33 bytes)
+ * and *at for a tag of that form, -1 for anything else. */
+#define PUR_TWILIO_TAG_MAX 64
+int pur_twilio_tag(char *out, size_t n, const char *nonce, int64_t at);
+int pur_twilio_tag_parse(const char *s, char nonce[33], int64_t *at);
+
+/* POST IncomingPhoneNumbers.json PhoneNumber=e164[&FriendlyName=tag]: OK
+ * with sid, GONE when the carrier says it is not available (21422) or
+ * invalid (21421). tag may be NULL or "" (Twilio's default name). */
+enum pur_call pur_twilio_buy(const struct pur_twilio *t, const char *e164, const char *tag,
     char sid[PUR_TWILIO_SID], struct pur_call_info *info);
 
 /* GET IncomingPhoneNumbers.json?PhoneNumber=e164: OK with sid when this

@@ -102,7 +102,8 @@ static const char schema_sql[] =
 	" url TEXT NOT NULL, secrets TEXT NOT NULL, mode TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS numbers(sid TEXT PRIMARY KEY,"
 	" phone_number TEXT NOT NULL, block INTEGER NOT NULL, idx INTEGER NOT NULL,"
-	" status TEXT NOT NULL, bought_at INTEGER NOT NULL, released_at INTEGER);"
+	" status TEXT NOT NULL, bought_at INTEGER NOT NULL, released_at INTEGER,"
+	" friendly_name TEXT);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS numbers_owned ON numbers(phone_number)"
 	" WHERE status = 'owned';"
 	"CREATE INDEX IF NOT EXISTS numbers_owned_sid ON numbers(sid)"
@@ -118,7 +119,7 @@ static const char wipe_sql[] =
 	"DELETE FROM events; DELETE FROM deliveries; DELETE FROM webhook;"
 	"DELETE FROM numbers; DELETE FROM taken; DELETE FROM inv_lwm;";
 
-#define NUM_COLS "sid, phone_number, block, idx, bought_at"
+#define NUM_COLS "sid, phone_number, block, idx, bought_at, friendly_name"
 #define SUB_COLS                                                                    \
 	"id, customer, status, price, amount, item_id, default_pm, latest_invoice,"  \
 	" cancel_at_period_end, canceled_at, created, period_start, period_end,"     \
@@ -256,7 +257,8 @@ static const char *const stmt_sql[SB_ST__MAX] = {
 				  " AND status = 'owned' UNION ALL"
 				  " SELECT 1 FROM taken WHERE phone_number = ?1 LIMIT 1",
 	[SB_ST_NUM_INS] = "INSERT INTO numbers(sid, phone_number, block, idx, status,"
-			  " bought_at) VALUES(?1, ?2, ?3, ?4, 'owned', ?5)",
+			  " bought_at, friendly_name) VALUES(?1, ?2, ?3, ?4, 'owned', ?5,"
+			  " nullif(?6, ''))",
 	[SB_ST_NUM_GET_OWNED] = "SELECT " NUM_COLS " FROM numbers WHERE sid = ?1"
 				" AND status = 'owned'",
 	[SB_ST_NUM_RELEASE] = "UPDATE numbers SET status = 'released', released_at = ?2"

@@ -127,7 +127,8 @@ static void rfc2822(long long t, char *out, size_t n)
 
 /* The IncomingPhoneNumber resource for an owned number. */
 static json_object *incoming_json(const struct sb_ctx *c, const char *sid,
-				  const struct sb_number *n, long long bought)
+				  const struct sb_number *n, long long bought,
+				  const char *friendly)
 {
 	const struct sb_area *a = n->area;
 	json_object *o = json_object_new_object();
@@ -146,7 +147,8 @@ static json_object *incoming_json(const struct sb_ctx *c, const char *sid,
 	json_object_object_add(o, "capabilities", capabilities(a, 1));
 	json_object_object_add(o, "date_created", json_object_new_string(date));
 	json_object_object_add(o, "date_updated", json_object_new_string(date));
-	json_object_object_add(o, "friendly_name", json_object_new_string(n->friendly));
+	json_object_object_add(o, "friendly_name", json_object_new_string(
+		friendly != NULL && friendly[0] != '\0' ? friendly : n->friendly));
 	json_object_object_add(o, "identity_sid", NULL);
 	json_object_object_add(o, "phone_number", json_object_new_string(n->e164));
 	json_object_object_add(o, "origin", json_object_new_string("twilio"));
@@ -463,11 +465,13 @@ static int is_e164(const char *s)
 	return n >= 2 && n <= 15 && strspn(s + 1, "0123456789") == n;
 }
 
-/* POST .../IncomingPhoneNumbers.json PhoneNumber=+1...: 201 resource;
- * 400 21421 invalid or missing, 21422 not available. */
+/* POST .../IncomingPhoneNumbers.json PhoneNumber=+1...[&FriendlyName=]:
+ * 201 resource (FriendlyName kept, as Twilio does); 400 21421 invalid or
+ * missing, 21422 not available. */
 int sb_twilio_buy(struct sb_ctx *c)
 {
 	const char *pn = sb_form_get(&c->form, "PhoneNumber");
+	const char *fname = sb_form_get(&c->form, "FriendlyName");
 	struct sb_number n;
 	char sid[40];
 	long long now = sb_clock_now();
@@ -503,9 +507,10 @@ int sb_twilio_buy(struct sb_ctx *c)
 	sqlite3_bind_int64(st, 3, n.block);
 	sqlite3_bind_int64(st, 4, n.idx);
 	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, fname != NULL ? fname : "", -1, SQLITE_TRANSIENT);
 	if (sb_db_done(st) != 0 || sb_twilio_mark_unavailable(&n) != 0)
 		return -1;
-	c->json = incoming_json(c, sid, &n, now);
+	c->json = incoming_json(c, sid, &n, now, fname);
 	if (c->json == NULL)
 		return -1;
 	c->status = 201;
@@ -637,7 +642,8 @@ int sb_twilio_list(struct sb_ctx *c)
 		if (sb_numbers_from_block((unsigned)sqlite3_column_int64(st, 2),
 					  (unsigned)sqlite3_column_int64(st, 3), &n) != 0)
 			continue;
-		o = incoming_json(c, sid, &n, sqlite3_column_int64(st, 4));
+		o = incoming_json(c, sid, &n, sqlite3_column_int64(st, 4),
+				  (const char *)sqlite3_column_text(st, 5));
 		if (o == NULL)
 			goto fail;
 		json_object_array_add(arr, o);

@@ -105,9 +105,11 @@ INTEGRATION_TESTS = \
 	tests/numbers.sh \
 	tests/life.sh \
 	tests/webhooks.sh \
-	tests/lifecycle-faults.sh
+	tests/lifecycle-faults.sh \
+	tests/powercut.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/hook.h tests/tap.h
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/powercut.c tests/hook.h \
+	tests/tap.h
 
 # Deployment (issue #5): the purchase suite and the deployment checks through
 # every web server, each started from its shipped configuration in

@@ -227,7 +227,7 @@ static enum pur_call
 buy(long status, const char *body, char sid[PUR_TWILIO_SID], struct pur_call_info *info)
 {
 	canned_set(&cn, status, body);
-	return pur_twilio_buy(&tw, "+14155551234", sid, info);
+	return pur_twilio_buy(&tw, "+14155551234", NULL, sid, info);
 }
 
 static void
@@ -260,6 +260,11 @@ test_calls(void)
 	request_is("POST", ACCT "/IncomingPhoneNumbers.json", "PhoneNumber=%2B14155551234", "buy");
 	is_str(sid, "PN0123", "buy: sid");
 	is_int(info.status, 201, "buy: info.status");
+	canned_set(&cn, 201, "{\"sid\":\"PN0123\",\"phone_number\":\"+14155551234\"}");
+	is_int(pur_twilio_buy(&tw, "+14155551234", "purchase:0123456789abcdef0123456789abcdef:17",
+	           sid, &info), PUR_CALL_OK, "buy with a tag: OK");
+	request_is("POST", ACCT "/IncomingPhoneNumbers.json", "PhoneNumber=%2B14155551234"
+	    "&FriendlyName=purchase%3A0123456789abcdef0123456789abcdef%3A17", "buy with a tag");
 	is_int(buy(201, "{\"sid\":\"XX0123\"}", sid, &info), PUR_CALL_UNKNOWN,
 	    "buy: 201 with a bad sid -> UNKNOWN");
 	is_int(buy(201, "{\"sid\":\"PN0", sid, &info), PUR_CALL_UNKNOWN,
@@ -280,15 +285,15 @@ test_calls(void)
 	is_int(buy(400, "not json", sid, &info), PUR_CALL_UNKNOWN, "buy: 400 unreadable -> UNKNOWN");
 	canned_set(&cn, 0, NULL);
 	cn.outcome = PUR_HTTP_NOT_SENT;
-	is_int(pur_twilio_buy(&tw, "+14155551234", sid, &info), PUR_CALL_RETRY,
+	is_int(pur_twilio_buy(&tw, "+14155551234", NULL, sid, &info), PUR_CALL_RETRY,
 	    "buy: not sent -> RETRY");
 	canned_set(&cn, 0, NULL);
 	cn.outcome = PUR_HTTP_UNKNOWN;
-	is_int(pur_twilio_buy(&tw, "+14155551234", sid, &info), PUR_CALL_UNKNOWN,
+	is_int(pur_twilio_buy(&tw, "+14155551234", NULL, sid, &info), PUR_CALL_UNKNOWN,
 	    "buy: outcome unknown -> UNKNOWN");
 	canned_set(&cn, 0, NULL);
 	cn.ret = PURCHASE_ENOMEM;
-	is_int(pur_twilio_buy(&tw, "+14155551234", sid, NULL), PUR_CALL_RETRY,
+	is_int(pur_twilio_buy(&tw, "+14155551234", NULL, sid, NULL), PUR_CALL_RETRY,
 	    "buy: http error -> RETRY (NULL info ok)");
 
 	/* find */
@@ -327,6 +332,61 @@ test_calls(void)
 	is_str(cn.url, ACCT "/IncomingPhoneNumbers/PN%2F..%2F..%2Fx.json", "release: sid escaped");
 }
 
+/* The FriendlyName tag of a purchase's number (reconcile --repair). */
+static void
+test_tag(void)
+{
+	const char *nonce = "0123456789abcdef0123456789abcdef";
+	char tag[PUR_TWILIO_TAG_MAX + 1], got[33], small[20];
+	int64_t at = 0;
+
+	ok(pur_twilio_tag(tag, sizeof(tag), nonce, 1764680000) == 0, "tag: built");
+	is_str(tag, "purchase:0123456789abcdef0123456789abcdef:1764680000", "tag: its form");
+	ok(strlen(tag) <= 64, "tag: within Twilio's 64 characters");
+	ok(pur_twilio_tag_parse(tag, got, &at) == 0 && strcmp(got, nonce) == 0 &&
+	    at == 1764680000, "tag: parsed back");
+	ok(pur_twilio_tag(tag, sizeof(tag), "", 1) != 0, "tag: no nonce (before schema 2): none");
+	ok(pur_twilio_tag(tag, sizeof(tag), "0123456789ABCDEF0123456789abcdef", 1) != 0,
+	    "tag: a nonce not in lower-case hex: none");
+	ok(pur_twilio_tag(small, sizeof(small), nonce, 1) != 0, "tag: too small a buffer");
+	ok(pur_twilio_tag_parse("(415) 555-1234", got, &at) != 0, "parse: Twilio's default name");
+	ok(pur_twilio_tag_parse("", got, &at) != 0, "parse: empty");
+	ok(pur_twilio_tag_parse("purchase:0123456789abcdef0123456789abcdef:", got, &at) != 0,
+	    "parse: no time");
+	ok(pur_twilio_tag_parse("purchase:0123456789abcdef0123456789abcdef:12x", got, &at) != 0,
+	    "parse: junk after the time");
+	ok(pur_twilio_tag_parse("purchase:0123456789abcdef0123456789abcde:12", got, &at) != 0,
+	    "parse: a short nonce");
+	ok(pur_twilio_tag_parse("purchase:0123456789abcdef0123456789abcdef:-1", got, &at) != 0,
+	    "parse: a negative time");
+	ok(pur_twilio_tag_parse("purchase:0123456789abcdef0123456789abcdef:99999999999999999999",
+	       got, &at) != 0, "parse: a time out of range");
+
+	/* what the list gives reconcile */
+	{
+		static const char page[] = "{\"incoming_phone_numbers\":["
+		    "{\"sid\":\"PNa\",\"phone_number\":\"+14155550100\",\"friendly_name\":"
+		    "\"purchase:0123456789abcdef0123456789abcdef:17\"},"
+		    "{\"sid\":\"PNb\",\"phone_number\":\"+14155550101\",\"friendly_name\":null},"
+		    "{\"sid\":\"PNc\",\"phone_number\":\"+14155550102\",\"friendly_name\":"
+		    "\"0123456789012345678901234567890123456789012345678901234567890123456789\"},"
+		    "{\"sid\":\"PNd\",\"phone_number\":\"+14155550103\"}],"
+		    "\"next_page_uri\":null}";
+		struct pur_twilio_owned_page pg;
+
+		ok(pur_twilio_parse_owned_page(page, sizeof(page) - 1, &pg) == 0 && pg.n == 4,
+		    "owned page: read");
+		if (pg.n == 4) {
+			is_str(pg.v[0].friendly_name, "purchase:0123456789abcdef0123456789abcdef:17",
+			    "owned page: the tag");
+			is_str(pg.v[1].friendly_name, "", "owned page: null name reads as none");
+			is_str(pg.v[2].friendly_name, "", "owned page: a name over 64 reads as none");
+			is_str(pg.v[3].friendly_name, "", "owned page: no name reads as none");
+		}
+		pur_twilio_owned_page_free(&pg);
+	}
+}
+
 int
 main(void)
 {
@@ -335,6 +395,7 @@ main(void)
 	test_url();
 	test_parse_available();
 	test_parse_other();
+	test_tag();
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.twilio_api_base = base;

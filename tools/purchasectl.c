@@ -35,8 +35,12 @@ usage(void)
 	      "  numbers release ID                     release at the end of the billing period\n"
 	      "  webhooks replay                        fetch Stripe events not yet seen and act\n"
 	      "  status                                 purchases per state, numbers per status\n"
-	      "  reconcile                              compare with Stripe and Twilio; print each\n"
-	      "                                         difference; exit 1 when there is any\n"
+	      "  reconcile [--repair [--older-than SECONDS]]\n"
+	      "                                         compare with Stripe and Twilio; print each\n"
+	      "                                         difference; exit 1 when there is any;\n"
+	      "                                         --repair: cancel and release what purchases\n"
+	      "                                         lost with their rows (a power cut) left,\n"
+	      "                                         once older than SECONDS (3600)\n"
 	      "The configuration is --config, else $PURCHASE_CONFIG, else "
 	      SYSCONFDIR "/purchase.conf.\n",
 	    stderr);
@@ -191,9 +195,26 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[i], "status") == 0) {
 		rc = report(purchase_status(ctx, print_count, NULL, &d), &d, "status");
 	} else if (strcmp(argv[i], "reconcile") == 0) {
-		int n = 0;
-		rc = report(purchase_reconcile(ctx, print_diff, NULL, &n, &d), &d, "reconcile");
+		const char *age = option(argc, argv, i + 1, "--older-than");
+		int n = 0, fixed = 0, k, repair = 0;
+		int64_t older = -1;
+
+		for (k = i + 1; k < argc; k++)
+			repair |= strcmp(argv[k], "--repair") == 0;
+		if (repair)
+			older = age == NULL ? 3600 : strcmp(age, "0") == 0 ? 0 : -2;
+		if (older == -2 && parse_id(age, &older) != 0)
+			older = -2;
+		if (older == -2 || (!repair && age != NULL)) {
+			usage();
+			purchase_ctx_free(ctx);
+			return 2;
+		}
+		rc = report(purchase_reconcile_repair(ctx, print_diff, NULL, older, &n, &fixed, &d),
+		    &d, "reconcile");
 		fflush(stdout);
+		if (repair)
+			fprintf(stderr, "purchasectl: reconcile: %d repaired\n", fixed);
 		fprintf(stderr, "purchasectl: reconcile: %d difference%s\n", n, n == 1 ? "" : "s");
 		if (rc == 0 && n > 0)
 			rc = 1;
