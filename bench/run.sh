@@ -19,6 +19,17 @@
 # plain CGI cost; growth (1,000,000 numbers, purchases and offers in the
 # database); 200 ms provider latency with 4, 16, 64 processes.
 #
+# Part "peer" (last): the product against the PHP peer in the same run. It
+# copies the shared peer-bench ($PEER_BENCH, read-only) to
+# _build/bench/peer-bench, puts bench/peer-team/purchase-fcgi.sh and seed.sh
+# (the only files of it adapted to the product) over the copy's team/, and
+# runs its run-all.sh on peer-php (PHP-FPM, SQLite synchronous=FULL),
+# team-p2 and team-p4 (this build's purchase.fcgi, lighttpd with 2 and 4
+# processes), against its nginx fake providers: at 32 connections, at 1
+# connection, then once with PROBE=strace (peer-php, team-p4) for system
+# calls per purchase. It appends "Against the PHP peer" to bench/RESULTS.md
+# (BENCH_ONLY=peer: only that section is replaced, the rest of the file kept).
+#
 # Environment (defaults in brackets):
 #   BENCH_DURATION [10]      seconds of each wrk run
 #   BENCH_CONNECTIONS [32]   wrk connections; BENCH_THREADS [2] wrk threads
@@ -35,7 +46,10 @@
 #   BENCH_LATENCY_MS [200]   the provider-latency scenario
 #   BENCH_CGI_RUNS [200]     plain CGI executions per measurement
 #   BENCH_FSYNC_RUNS [200]    sequential purchases (and searches) under strace
-#   BENCH_SKIP               space-separated parts to skip: growth latency cgi fsync
+#   BENCH_SKIP               space-separated parts to skip: growth latency cgi fsync peer
+#   BENCH_ONLY               peer: build, then run the peer part alone
+#   BENCH_PEER_ROUNDS [3]    run-all.sh rounds of the peer part (32 and 1 connection)
+#   PEER_BENCH [../shared/peer-bench]  the peer-bench to copy (from the checkout)
 #   BENCH_OUT [bench/RESULTS.md]
 #   BENCH_BUILD [1]          0: use _build/bench as it is, without building
 #   BENCH_PERF               space-separated scenarios to record with perf
@@ -47,7 +61,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cmdline="$0${*:+ $*}"
 for v in BENCH_DURATION BENCH_CONNECTIONS BENCH_THREADS BENCH_PROCS BENCH_SANDBOX_PROCS \
 	BENCH_PURCHASE_PROCS BENCH_ACCOUNTS BENCH_NUMBERS BENCH_GROWTH_ROWS BENCH_LATENCY_PROCS BENCH_LATENCY_DURATION \
-	BENCH_LATENCY_MS BENCH_CGI_RUNS BENCH_FSYNC_RUNS BENCH_SKIP BENCH_BUILD BENCH_PERF; do
+	BENCH_LATENCY_MS BENCH_CGI_RUNS BENCH_FSYNC_RUNS BENCH_SKIP BENCH_BUILD BENCH_PERF \
+	BENCH_ONLY BENCH_PEER_ROUNDS PEER_BENCH; do
 	[ -n "${!v+x}" ] && cmdline="$v='${!v}' $cmdline"
 done
 DURATION=${BENCH_DURATION:-10}
@@ -65,6 +80,8 @@ LAT_MS=${BENCH_LATENCY_MS:-200}
 CGI_RUNS=${BENCH_CGI_RUNS:-200}
 FSYNC_RUNS=${BENCH_FSYNC_RUNS:-200}
 SKIP=" ${BENCH_SKIP:-} "
+ONLY=${BENCH_ONLY:-}
+PEER_ROUNDS=${BENCH_PEER_ROUNDS:-3}
 OUT=${BENCH_OUT:-$top/bench/RESULTS.md}
 t_start=$(date +%s)
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
@@ -72,6 +89,8 @@ LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
 skip() { case "$SKIP" in *" $1 "*) return 0 ;; esac; return 1; }
+case $ONLY in "" | peer) ;; *) die "BENCH_ONLY: no part '$ONLY' (peer)" ;; esac
+peer_on() { [ "$ONLY" = peer ] || ! skip peer; }
 
 # --- setup -------------------------------------------------------------------
 
@@ -79,6 +98,14 @@ skip() { case "$SKIP" in *" $1 "*) return 0 ;; esac; return 1; }
 need=""
 command -v wrk >/dev/null || need="$need wrk"
 command -v strace >/dev/null || need="$need strace"
+if peer_on; then
+	# peer-bench's prerequisites (its README) for the setups run here; the
+	# compilers and -dev packages come with scripts/deps.sh. The Apache
+	# ones are for setups this script does not run.
+	for p in nginx php-fpm php-cli php-sqlite3 php-curl libfcgi-bin time iproute2; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
+	done
+fi
 if [ -n "$need" ]; then
 	SUDO=""
 	[ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -115,6 +142,279 @@ done
 head -c 2 "$CTL" | grep -q '#!' && [ -x "$B/tools/.libs/purchasectl" ] && CTL=$B/tools/.libs/purchasectl
 export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
+# --- the PHP peer (part "peer"; run last, or alone with BENCH_ONLY=peer) -------------
+
+PB=$B/peer-bench	# the copy of peer-bench: state, logs, raw results
+PEER_PID=""	# run-all.sh, while it runs
+PEER_TOKEN=""	# in the environment of everything run-all.sh starts
+PEER_CMDS=()
+# Common to every run-all.sh invocation (peer-bench's README, "Measuring the
+# team's implementation"): the product as TEAM_BIN, its seed, its fake
+# provider, route and wrk script; REF_HELLO=peer-php turns summarize.php's
+# "x hello" column into the in-round ratio to the peer.
+PEER_ENV=(PURCHASE_BUILD="$B" PURCHASE_PRICES="$top/sql/prices.sql"
+	TEAM_BIN="$PB/team/purchase-fcgi.sh" TEAM_SEED="$PB/team/seed.sh"
+	TEAM_FAKE=nginx-fake-team.conf.in TEAM_PATH=/api/user/phone-numbers/purchase
+	TEAM_LUA=purchase-team.lua REF_HELLO=peer-php DURATION=8 WARMUP=2)
+
+# peer_stop -- stops run-all.sh if it is still running (on TERM it stops
+# its servers by process group), then ends by PID whatever of this run is
+# left: processes with this run's token in their environment or the copy's
+# run/ in their command line (nginx and php-fpm overwrite their environment
+# with a title that keeps the configuration's path), and their children.
+peer_stop() {
+	[ -n "$PEER_TOKEN" ] || return 0
+	if [ -n "$PEER_PID" ] && kill -0 "$PEER_PID" 2>/dev/null; then
+		say "peer: stopping run-all.sh (pid $PEER_PID)..."
+		kill -TERM "$PEER_PID" 2>/dev/null || true
+		# it acts on TERM once its current wrk run or seed is over
+		for _ in $(seq 1 600); do kill -0 "$PEER_PID" 2>/dev/null || break; sleep 0.1; done
+	fi
+	PEER_PID=""
+	local d pid e cmd line rest f ours=" " left="" still
+	local -A ppid
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" = $$ ] && continue
+		read -r line 2>/dev/null <"$d/stat" || continue
+		rest=${line##*) }
+		# shellcheck disable=SC2206
+		f=($rest)
+		ppid[$pid]=${f[1]}
+		mapfile -d '' -t e 2>/dev/null <"$d/environ" || continue
+		mapfile -d '' -t cmd 2>/dev/null <"$d/cmdline" || continue
+		if [[ " ${e[*]} " == *" BENCH_PEER_TOKEN=$PEER_TOKEN "* || " ${cmd[*]} " == *"$PB/run/"* ]]; then
+			ours="$ours$pid "
+		fi
+	done
+	for _ in 1 2; do	# children, grandchildren
+		for pid in "${!ppid[@]}"; do
+			[[ $ours == *" ${ppid[$pid]} "* && $ours != *" $pid "* ]] && ours="$ours$pid "
+		done
+	done
+	for pid in $ours; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
+	[ -n "$left" ] || return 0
+	say "peer: ending what run-all.sh left running:$left"
+	kill -TERM $left 2>/dev/null || true
+	for _ in $(seq 1 30); do
+		still=""
+		for pid in $left; do kill -0 "$pid" 2>/dev/null && still="$still $pid"; done
+		[ -n "$still" ] || return 0
+		sleep 0.1
+	done
+	kill -KILL $still 2>/dev/null || true
+}
+
+# peer_pass TAG VAR=VALUE... -- SETUP... -- one run-all.sh invocation from
+# the copy, in the background (a signal to this script reaches cleanup at
+# once, and cleanup stops it). Its table goes to $PB/table-TAG.md, its
+# results to $PB/results-TAG.tsv and setups-TAG.txt, its logs to
+# $PB/run/logs-TAG/ (each invocation rewrites run/logs/).
+peer_pass() {
+	local tag=$1 envs=() rc=0 res set
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	PEER_CMDS+=("${envs[*]} ./run-all.sh $*")
+	say "peer $tag: ${envs[*]} ./run-all.sh $*"
+	rm -rf "$PB/run/logs" "$PB"/run/results-*.tsv "$PB"/run/setups-*.txt
+	(cd "$PB" && exec env -u PURCHASE_CONFIG -u PROBE BENCH_PEER_TOKEN="$PEER_TOKEN" \
+		"${PEER_ENV[@]}" "${envs[@]}" ./run-all.sh "$@") >"$PB/table-$tag.md" &
+	PEER_PID=$!
+	wait "$PEER_PID" || rc=$?
+	PEER_PID=""
+	peer_stop	# nothing should be left: check by PID
+	res=("$PB"/run/results-*.tsv)
+	set=("$PB"/run/setups-*.txt)
+	[ -d "$PB/run/logs" ] && mv "$PB/run/logs" "$PB/run/logs-$tag"
+	if [ ! -f "${res[0]}" ]; then
+		say "peer $tag: run-all.sh wrote no results (exit $rc)"
+		return 0
+	fi
+	mv "${res[0]}" "$PB/results-$tag.tsv"
+	[ -f "${set[0]}" ] && mv "${set[0]}" "$PB/setups-$tag.txt"
+	return 0
+}
+
+# peer_check TAG ROUNDS SETUP... -- a note per setup that did not run every
+# round or had a reply other than 2xx (a 4xx or 5xx is cheaper than a 201)
+peer_check() {
+	local tag=$1 rounds=$2 s
+	shift 2
+	[ -f "$PB/results-$tag.tsv" ] || { echo "- $tag: **no results** (run-all.sh's log above; $PB/run/logs-$tag/)"; return 0; }
+	for s in "$@"; do
+		awk -F'\t' -v s="$s" -v want="$rounds" -v tag="$tag" '
+			NR > 1 && $2 == s { n++; bad += $7; err += $8 }
+			END {
+				if (n < want) printf "- %s: **%s ran %d of %d rounds** (it did not start or its smoke request failed: run/logs-%s/)\n", tag, s, n, want, tag
+				if (bad + err > 0) printf "- %s: **%s: %d non-2xx replies, %d socket errors** (its req/s does not count)\n", tag, s, bad, err
+			}' "$PB/results-$tag.tsv"
+	done
+}
+
+# peer_ratios TAG -- per team setup, the medians over rounds of team/peer-php
+# ratios taken inside each round: req/s, CPU/req, p50, p99
+peer_ratios() {
+	[ -f "$PB/results-$1.tsv" ] || return 0
+	awk -F'\t' '
+		function med(s,   n, a, i, j, t) {
+			n = split(s, a, " ")
+			if (n == 0) return -1
+			for (i = 2; i <= n; i++) {
+				t = a[i] + 0
+				for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+				a[j + 1] = t
+			}
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		function f(x) { return x < 0 ? "-" : sprintf("%.3f", x) }
+		function q(a, b) { return b > 0 ? " " a / b : "" }
+		NR > 1 {
+			k = $1 SUBSEP $2
+			rps[k] = $3; p50[k] = $4; p99[k] = $5; cpu[k] = $9; rounds[$1] = 1
+			if (!($2 in seen)) { seen[$2] = 1; order[++ns] = $2 }
+		}
+		END {
+			for (i = 1; i <= ns; i++) {
+				s = order[i]
+				if (s == "peer-php") continue
+				R = ""; C = ""; L = ""; T = ""; n = 0
+				for (r in rounds) {
+					k = r SUBSEP s; b = r SUBSEP "peer-php"
+					if (!(k in rps) || !(b in rps)) continue
+					n++
+					R = R q(rps[k], rps[b]); C = C q(cpu[k], cpu[b])
+					L = L q(p50[k], p50[b]); T = T q(p99[k], p99[b])
+				}
+				if (n) printf "| %s / peer-php | %s | %s | %s | %s | %d |\n", s, f(med(R)), f(med(C)), f(med(L)), f(med(T)), n
+			}
+		}' "$PB/results-$1.tsv"
+}
+
+# peer_calls SETUP -- a row of system calls per purchase: the strace -f -c
+# summary of the workers over the measured wrk run, over the 201s wrk got
+peer_calls() {
+	local s=$1 sum=$PB/run/logs-strace/strace-$1-r1.txt req bad rps
+	[ -f "$sum" ] && [ -f "$PB/results-strace.tsv" ] || { echo "| $s | - | - | - | - | - | - | - | - | - |"; return 0; }
+	read -r rps req bad < <(awk -F'\t' -v s="$s" 'NR > 1 && $2 == s { print $3, $6, $7 }' "$PB/results-strace.tsv")
+	awk -v s="$s" -v ok=$((${req:-0} - ${bad:-0})) -v rps="${rps:--}" '
+		$1 ~ /^[0-9.]+$/ && NF >= 5 {
+			n = $4; c = $NF
+			if (c == "total") t = n
+			else if (c ~ /^pwrite/) w += n
+			else if (c ~ /^pread/) r += n
+			else if (c == "fsync" || c == "fdatasync") y += n
+			else if (c == "nanosleep" || c == "clock_nanosleep") z += n
+			else if (c ~ /^accept/) a += n
+		}
+		function p(x) { return ok > 0 ? sprintf("%.2f", x / ok) : "-" }
+		END { printf "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", s, ok, a, p(w), p(r), p(y), p(z), (ok > 0 ? sprintf("%.0f", t / ok) : "-"), p(a), rps }' "$sum"
+}
+
+# peer_table TAG -- summarize.php's table of that pass, "x hello" named for
+# what it is here (REF_HELLO=peer-php); its empty "x static" column dropped
+peer_table() {
+	[ -f "$PB/results-$1.tsv" ] || { echo "(no results)"; return 0; }
+	php "$PB/summarize.php" "$PB/results-$1.tsv" "$PB/setups-$1.txt" peer-php |
+		sed -n '/^|/p' | awk -F'|' -v OFS='|' '{ $8 = ""; sub(/\|\|/, "|"); print }' |
+		sed '1s/x hello/x peer-php/'
+}
+
+peer_report() {
+	local ratio1 best met
+	echo "## Against the PHP peer"
+	echo
+	echo "Generated by \`bench/run.sh\`, part \"peer\": the shared peer-bench (\`$PEER_SRC\`, copied to \`_build/bench/peer-bench\`, its \`team/\` replaced by \`bench/peer-team/\`), its \`run-all.sh\` and \`summarize.php\`. Setups: \`peer-php\` (the PHP peer: lighttpd + php-fpm, 8 static children, PDO SQLite WAL, synchronous FULL, 2 provider calls on new connections), \`team-p2\`/\`team-p4\` (this build's purchase.fcgi under lighttpd mod_fastcgi, max-procs 2/4; 4 keep-alive provider calls with real-shaped Stripe/Twilio replies). Every round starts each setup fresh (database, nginx fake provider, server); wrk runs 8 s after a 2 s warm-up, every request a distinct offered number."
+	echo
+	echo "- date: $PEER_START ($(($(date +%s) - PEER_T0)) s)"
+	echo "- load average at the start of this part: $PEER_LOADAVG (at the start of bench/run.sh: $LOADAVG); the bg % column is the CPU everything else used during each measured run, in % of both cores"
+	echo "- software: $(php -r 'echo "PHP ", PHP_VERSION;'), $(nginx -v 2>&1 | sed 's|.*/||;s|^|nginx |'), $("$LIGHTTPD" -v 2>&1 | head -1 | cut -d' ' -f1)"
+	echo "- command: \`$cmdline\`; run-all.sh's invocations, from \`$PB\`, each with \`${PEER_ENV[*]}\`:"
+	local c
+	for c in "${PEER_CMDS[@]}"; do echo "  - \`$c\`"; done
+	echo "- raw data until the next run: \`_build/bench/peer-bench/results-{c32,c1,strace}.tsv\`, logs in \`_build/bench/peer-bench/run/logs-*/\`; reprint a table: \`php summarize.php results-c32.tsv setups-c32.txt peer-php\`"
+	peer_check c32 "$PEER_ROUNDS" peer-php team-p2 team-p4
+	peer_check c1 "$PEER_ROUNDS" peer-php team-p2 team-p4
+	peer_check strace 1 peer-php team-p4
+	echo
+	echo "### 32 connections (wrk -t2 -c32), medians of $PEER_ROUNDS rounds"
+	echo
+	peer_table c32
+	echo
+	echo "CPU us/req: lighttpd + workers (+ php-fpm master) per request, the fake provider apart (fake us/r). x peer-php: req/s over peer-php's in the same round, then the median."
+	echo
+	echo "In-round ratios, team / peer (median over rounds of the ratio within each round):"
+	echo
+	echo "| ratio | req/s | CPU/req | p50 | p99 | rounds |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	peer_ratios c32
+	echo
+	echo "### 1 connection (wrk -t1 -c1), medians of $PEER_ROUNDS rounds"
+	echo
+	peer_table c1
+	echo
+	echo "| ratio | req/s | CPU/req | p50 | p99 | rounds |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	ratio1=$(peer_ratios c1)
+	echo "$ratio1"
+	echo
+	if [ -n "$ratio1" ]; then
+		best=$(awk -F'|' '$3 + 0 > m { m = $3 + 0 } END { printf "%.2f", m }' <<<"$ratio1")
+		if awk "BEGIN { exit !($best >= 2) }"; then met=met; else met="**not met**"; fi
+		echo "Target: at 1 connection ≥ 2× the peer's purchases/s (in-round): best team setup ${best}× -- $met."
+	else
+		echo "Target: at 1 connection ≥ 2× the peer's purchases/s: no figures."
+	fi
+	echo
+	echo "### System calls per purchase (strace -f -c on the workers, 32 connections, 1 round)"
+	echo
+	echo "| setup | 201s (wrk) | accept() | pwrite | pread | fdatasync + fsync | busy sleeps | all syscalls | accept() per 201 | req/s under strace |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	peer_calls peer-php
+	peer_calls team-p4
+	echo
+	echo "Per purchase = calls of the workers (purchase.fcgi, or the php-fpm children) while wrk measured, over the 201s wrk counted (the product's database is deleted by run-all.sh, so wrk's count it is). The workers also finish the requests in flight when wrk stops (up to 32), which wrk does not count: accept() per 201 above 1 shows that share. pwrite = pwrite64 (page writes to the WAL and the database), pread = pread64 (page reads), busy sleeps = nanosleep + clock_nanosleep (SQLite's busy handler waiting for the write lock). strace slows the workers several-fold: these rows are for counts, not speed."
+}
+
+# peer_part -- copies peer-bench out, runs the three passes, writes the
+# section into $OUT (replacing an older one) and prints it
+peer_part() {
+	PEER_SRC=${PEER_BENCH:-$top/../shared/peer-bench}
+	[ -x "$PEER_SRC/run-all.sh" ] || die "peer: no run-all.sh in $PEER_SRC (set PEER_BENCH)"
+	PEER_SRC=$(cd "$PEER_SRC" && pwd)
+	PEER_LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
+	PEER_START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+	PEER_T0=$(date +%s)
+	say "peer: copying $PEER_SRC to $PB (load average $PEER_LOADAVG)..."
+	rm -rf "$PB"
+	cp -r "$PEER_SRC" "$PB"
+	chmod -R u+w "$PB"
+	rm -rf "$PB/build" "$PB/run"	# generated; a copy of a used copy would carry them
+	cp "$top/bench/peer-team/purchase-fcgi.sh" "$top/bench/peer-team/seed.sh" "$PB/team/"
+	PEER_TOKEN=bench-run-$$-$(date +%s%N)
+	peer_pass c32 ROUNDS="$PEER_ROUNDS" THREADS=2 CONNS=32 -- peer-php team-p2 team-p4
+	peer_pass c1 ROUNDS="$PEER_ROUNDS" THREADS=1 CONNS=1 -- peer-php team-p2 team-p4
+	peer_pass strace ROUNDS=1 THREADS=2 CONNS=32 PROBE=strace -- peer-php team-p4
+	PEER_TOKEN=""
+	peer_report >"$PB/peer.md"
+	# The file without an older peer section (and its trailing blank lines).
+	if [ -f "$OUT" ]; then
+		awk '/^## Against the PHP peer/ { exit } /^$/ { b++; next } { for (; b > 0; b--) print ""; print }' "$OUT" >"$PB/out.md"
+	else
+		printf '# Benchmark results\n\nGenerated by `bench/run.sh` (issue #4); rerun it to replace this file.\n' >"$PB/out.md"
+	fi
+	{ cat "$PB/out.md"; echo; cat "$PB/peer.md"; } >"$OUT"
+	echo
+	cat "$PB/peer.md"
+}
+
+if [ "$ONLY" = peer ]; then
+	trap peer_stop EXIT
+	trap 'exit 130' INT TERM
+	peer_part
+	exit 0
+fi
+
 R=$B/bench-run
 rm -rf "$R"
 mkdir -p "$R/www"
@@ -126,6 +426,7 @@ declare -A SRV_PID   # name -> lighttpd pid
 PIDS=()
 cleanup() {
 	local p
+	peer_stop
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -758,4 +1059,12 @@ if [ -n "${BENCH_HOLD:-}" ]; then
 	offer "${BENCH_HOLD_NUMBERS:-20000}" "$R/numbers-hold"
 	say "holding for $BENCH_HOLD s: service $API (workers $(children "${SRV_PID[service]}")), sandbox $SANDBOX (workers $(children "${SRV_PID[sandbox]}")), hello http://127.0.0.1:$HPORT, state $R"
 	sleep "$BENCH_HOLD"
+fi
+
+# --- the PHP peer, on a machine without this run's servers ---------------------------------
+
+if ! skip peer; then
+	cleanup
+	PIDS=()
+	peer_part
 fi

@@ -24,7 +24,6 @@ static struct {
 	CURLcode (*global_init)(long);
 	CURL *(*easy_init)(void);
 	void (*easy_cleanup)(CURL *);
-	void (*easy_reset)(CURL *);
 	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
 	CURLcode (*easy_perform)(CURL *);
@@ -46,7 +45,7 @@ curl_load_once(void)
 		return -1;
 	}
 	if (!(RESOLVE(global_init, "curl_global_init") && RESOLVE(easy_cleanup, "curl_easy_cleanup") &&
-	        RESOLVE(easy_reset, "curl_easy_reset") && RESOLVE(easy_setopt, "curl_easy_setopt") &&
+	        RESOLVE(easy_setopt, "curl_easy_setopt") &&
 	        RESOLVE(easy_getinfo, "curl_easy_getinfo") &&
 	        RESOLVE(easy_perform, "curl_easy_perform") &&
 	        RESOLVE(slist_append, "curl_slist_append") &&
@@ -195,6 +194,32 @@ is_loopback_http(const char *url)
 	return strncmp(url, "http://", 7) == 0;
 }
 
+/* The handle, made once per process (its connections are kept alive
+ * between calls), with every option that is the same for every call. */
+static CURL *
+setup(const struct pur_http *h)
+{
+	CURL *c = cu.easy_init();
+
+	if (c == NULL)
+		return NULL;
+	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(c, CURLOPT_PROXY, "");
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);
+	cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, "purchase/" PACKAGE_VERSION);
+	cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	cu.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	cu.easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+	return c;
+}
+
 static enum purchase_err
 add_header2(struct curl_slist **l, const char *name, const char *prefix, const char *value)
 {
@@ -241,7 +266,7 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	if (h->hook != NULL)
 		return h->hook(h->hook_arg, req, r);
 	/* Without libcurl nothing can be sent: a transport failure. */
-	if (curl_load() != 0 || (h->curl == NULL && (h->curl = cu.easy_init()) == NULL)) {
+	if (curl_load() != 0 || (h->curl == NULL && (h->curl = setup(h)) == NULL)) {
 		r->outcome = PUR_HTTP_NOT_SENT;
 		return PURCHASE_OK;
 	}
@@ -266,7 +291,8 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	    PURCHASE_OK)
 		goto out;
 
-	cu.easy_reset(c);
+	/* Per call only what differs between calls: the options that never
+	 * change were set once, when the handle was made (setup). */
 	cu.easy_setopt(c, CURLOPT_URL, req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, is_loopback_http(req->url) ? "http" : "https");
@@ -274,35 +300,25 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	cu.easy_setopt(c, CURLOPT_PROTOCOLS,
 	    is_loopback_http(req->url) ? CURLPROTO_HTTP : CURLPROTO_HTTPS);
 #endif
-	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	cu.easy_setopt(c, CURLOPT_PROXY, "");
-	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-	cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);
-	cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	cu.easy_setopt(c, CURLOPT_USERAGENT, "purchase/" PACKAGE_VERSION);
 	cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	cu.easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
 	if (req->user != NULL) {
-		cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		cu.easy_setopt(c, CURLOPT_USERNAME, req->user);
 		cu.easy_setopt(c, CURLOPT_PASSWORD, req->pass ? req->pass : "");
 	}
 	if (strcmp(req->method, "POST") == 0) {
 		up.data = req->form ? req->form : "";
 		up.len = strlen(up.data);
+		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 		cu.easy_setopt(c, CURLOPT_POST, 1L);
 		cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)up.len);
-		cu.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		cu.easy_setopt(c, CURLOPT_READDATA, &up);
-		cu.easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
 		cu.easy_setopt(c, CURLOPT_SEEKDATA, &up);
-	} else if (strcmp(req->method, "GET") != 0) {
-		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	} else {
+		/* GET, or DELETE as a GET without a body by another name. */
+		cu.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+		    strcmp(req->method, "GET") != 0 ? req->method : NULL);
 	}
 
 	rc = cu.easy_perform(c);
@@ -327,10 +343,12 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	err = PURCHASE_OK;
 out:
 	cu.slist_free_all(hdr);
-	/* Credentials must not linger in the reused handle. */
+	/* Credentials must not linger in the reused handle, nor pointers
+	 * to this call's buffers. */
 	cu.easy_setopt(c, CURLOPT_USERNAME, NULL);
 	cu.easy_setopt(c, CURLOPT_PASSWORD, NULL);
 	cu.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, NULL);
 	cu.easy_setopt(c, CURLOPT_READDATA, NULL);
 	cu.easy_setopt(c, CURLOPT_SEEKDATA, NULL);
 	return err;
