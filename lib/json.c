@@ -231,6 +231,166 @@ pur_json_parse_reply(const char *buf, size_t len)
 	return o;
 }
 
+/*
+ * The filtered parse (pur_json_parse_reply_only): a scan of the top-level
+ * object finds where each member's value ends -- strings, their escapes,
+ * nesting and depth followed, nothing built -- and only the kept members
+ * are handed to json-c, piece by piece from the body itself (its tokener
+ * takes a text in chunks), so that nothing is copied and what is not read
+ * is not built. What the scan cannot follow (a member name spelled with
+ * escapes, anything malformed) goes to the whole parse instead, which then
+ * accepts or refuses it as it always did.
+ */
+#define KEEP_MAX 24
+
+static size_t
+skip_ws(const char *b, size_t i, size_t len)
+{
+	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* The end of the string starting at b[i] == '"' (one past its closing
+ * quote), or 0. *esc: whether it holds an escape. */
+static size_t
+skip_string(const char *b, size_t i, size_t len, int *esc)
+{
+	*esc = 0;
+	for (i++; i < len; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			*esc = 1;
+			if (++i >= len)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+/* The end of the value starting at b[i] (one past it), or 0. Containers
+ * count against the reply's depth, the top-level object being one. */
+static size_t
+skip_value(const char *b, size_t i, size_t len)
+{
+	char stack[REPLY_DEPTH];
+	int depth = 0, esc;
+
+	do {
+		if (i >= len)
+			return 0;
+		switch (b[i]) {
+		case '"':
+			if ((i = skip_string(b, i, len, &esc)) == 0)
+				return 0;
+			break;
+		case '{': case '[':
+			if (depth + 1 >= REPLY_DEPTH)
+				return 0;
+			stack[depth++] = b[i] == '{' ? '}' : ']';
+			i++;
+			break;
+		case '}': case ']':
+			if (depth == 0 || stack[depth - 1] != b[i])
+				return 0;
+			depth--;
+			i++;
+			break;
+		case ',': case ':': case ' ': case '\t': case '\r': case '\n':
+			if (depth == 0)
+				return 0;
+			i++;
+			break;
+		default:
+			/* a number, true, false or null: up to what ends it */
+			if (b[i] == '\0' || strchr("-0123456789tfn", b[i]) == NULL)
+				return 0;
+			while (i < len && strchr(",:]} \t\r\n\"{[", b[i]) == NULL)
+				i++;
+			break;
+		}
+	} while (depth > 0);
+	return i;
+}
+
+json_object *
+pur_json_parse_reply_only(const char *buf, size_t len, const char *const *keep)
+{
+	struct { size_t at, len; } seg[KEEP_MAX];
+	struct json_tokener *tok;
+	json_object *o = NULL;
+	size_t i, k, n = 0, end;
+	int esc;
+
+	if (buf == NULL || len > (size_t)INT32_MAX)
+		return NULL;
+	i = skip_ws(buf, 0, len);
+	if (i >= len || buf[i] != '{')
+		goto whole;
+	i = skip_ws(buf, i + 1, len);
+	if (i < len && buf[i] == '}')
+		goto whole; /* {} : nothing to save */
+	for (;;) {
+		size_t name = i, vend;
+		int kept = 0;
+
+		if (i >= len || buf[i] != '"' || (i = skip_string(buf, i, len, &esc)) == 0 || esc)
+			goto whole;
+		for (k = 0; keep[k] != NULL; k++)
+			if (strlen(keep[k]) == i - name - 2 && memcmp(buf + name + 1, keep[k], i - name - 2) == 0)
+				kept = 1;
+		i = skip_ws(buf, i, len);
+		if (i >= len || buf[i] != ':')
+			goto whole;
+		i = skip_ws(buf, i + 1, len);
+		if ((vend = skip_value(buf, i, len)) == 0)
+			goto whole;
+		if (kept) {
+			if (n == KEEP_MAX)
+				goto whole;
+			seg[n].at = name;
+			seg[n++].len = vend - name;
+		}
+		i = skip_ws(buf, vend, len);
+		if (i < len && buf[i] == ',') {
+			i = skip_ws(buf, i + 1, len);
+			continue;
+		}
+		if (i < len && buf[i] == '}')
+			break;
+		goto whole;
+	}
+	if (skip_ws(buf, i + 1, len) != len)
+		goto whole;
+
+	if ((tok = json_tokener_new_ex(REPLY_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, "{", 1);
+	for (k = 0; k < n && o == NULL && json_tokener_get_error(tok) == json_tokener_continue; k++) {
+		if (k > 0)
+			o = json_tokener_parse_ex(tok, ",", 1);
+		if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+			o = json_tokener_parse_ex(tok, buf + seg[k].at, (int)seg[k].len);
+	}
+	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(tok, "}", 1);
+	end = json_tokener_get_parse_end(tok);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success || end != 1 ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+whole:
+	return pur_json_parse_reply(buf, len);
+}
+
 static json_object *
 member(json_object *o, const char *key, json_type t)
 {

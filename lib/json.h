@@ -20,6 +20,12 @@ enum purchase_err pur_json_parse_request(const char *buf, size_t len, json_objec
  * Returns NULL when malformed; the caller owns the result. */
 json_object *pur_json_parse_reply(const char *buf, size_t len);
 
+/* The same, building only the top-level members named in keep (a
+ * NULL-terminated list of at most 24): the others are skipped unbuilt, their
+ * strings, nesting and depth followed but their contents not checked. The
+ * result has only the kept members that were there. */
+json_object *pur_json_parse_reply_only(const char *buf, size_t len, const char *const *keep);
+
 /* A member of the expected type, or NULL when absent or of another type. */
 const char *pur_json_str(json_object *o, const char *key);
 json_object *pur_json_obj(json_object *o, const char *key);

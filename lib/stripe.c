@@ -76,6 +76,13 @@ copy_id(json_object *o, const char *key, char *dst, size_t n)
 	return json_object_object_get_ex(o, key, &v) && v == NULL ? 0 : -1;
 }
 
+/* What the parsers read of each object: the rest is not built (json.h). */
+static const char *const customer_keys[] = {"id", "invoice_settings", "default_source", NULL};
+static const char *const sub_keys[] = {"id", "status", "latest_invoice", "metadata",
+    "current_period_end", "cancel_at_period_end", "customer", "default_payment_method",
+    "default_source", "created", NULL};
+static const char *const invoice_keys[] = {"id", "status", "paid", NULL};
+
 int
 pur_stripe_parse_customer(const char *body, size_t len, char pm[PUR_STRIPE_ID])
 {
@@ -83,7 +90,7 @@ pur_stripe_parse_customer(const char *body, size_t len, char pm[PUR_STRIPE_ID])
 	int rc = -1;
 
 	pm[0] = '\0';
-	if ((o = pur_json_parse_reply(body, len)) == NULL)
+	if ((o = pur_json_parse_reply_only(body, len, customer_keys)) == NULL)
 		return -1;
 	if (pur_json_str(o, "id") == NULL)
 		goto out;
@@ -141,7 +148,7 @@ pur_stripe_parse_subscription(const char *body, size_t len, struct pur_stripe_su
 	json_object *o;
 	int rc;
 
-	if ((o = pur_json_parse_reply(body, len)) == NULL)
+	if ((o = pur_json_parse_reply_only(body, len, sub_keys)) == NULL)
 		return -1;
 	rc = sub_from(o, out);
 	json_object_put(o);
@@ -405,7 +412,7 @@ pur_stripe_parse_invoice(const char *body, size_t len, struct pur_stripe_invoice
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if ((o = pur_json_parse_reply(body, len)) == NULL)
+	if ((o = pur_json_parse_reply_only(body, len, invoice_keys)) == NULL)
 		return -1;
 	if (pur_json_copy(o, "id", out->id, sizeof(out->id)) != 0 ||
 	    pur_json_copy(o, "status", out->status, sizeof(out->status)) != 0)

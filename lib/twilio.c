@@ -132,8 +132,10 @@ pur_twilio_parse_incoming(const char *body, size_t len, char sid[PUR_TWILIO_SID]
 	json_object *o;
 	int rc;
 
+	static const char *const keys[] = {"sid", NULL};
+
 	sid[0] = '\0';
-	if ((o = pur_json_parse_reply(body, len)) == NULL)
+	if ((o = pur_json_parse_reply_only(body, len, keys)) == NULL)
 		return -1;
 	rc = pur_json_copy(o, "sid", sid, PUR_TWILIO_SID);
 	if (rc == 0 && strncmp(sid, "PN", 2) != 0)
