@@ -235,9 +235,8 @@ pur_json_parse_reply(const char *buf, size_t len)
  * The filtered parse (pur_json_parse_reply_only): a scan of the top-level
  * object finds where each member's value ends -- strings, their escapes,
  * nesting and depth followed, nothing built -- and only the kept members
- * are handed to json-c, piece by piece from the body itself (its tokener
- * takes a text in chunks), so that nothing is copied and what is not read
- * is not built. What the scan cannot follow (a member name spelled with
+ * are handed to json-c, copied side by side into one small text, so that
+ * what is not read is not built. What the scan cannot follow (a member name spelled with
  * escapes, anything malformed) goes to the whole parse instead, which then
  * accepts or refuses it as it always did.
  */
@@ -321,9 +320,9 @@ json_object *
 pur_json_parse_reply_only(const char *buf, size_t len, const char *const *keep)
 {
 	struct { size_t at, len; } seg[KEEP_MAX];
-	struct json_tokener *tok;
+	char small[2048], *text = small;
 	json_object *o = NULL;
-	size_t i, k, n = 0, end;
+	size_t i, k, n = 0, end, total;
 	int esc;
 
 	if (buf == NULL || len > (size_t)INT32_MAX)
@@ -367,25 +366,27 @@ pur_json_parse_reply_only(const char *buf, size_t len, const char *const *keep)
 	if (skip_ws(buf, i + 1, len) != len)
 		goto whole;
 
-	if ((tok = json_tokener_new_ex(REPLY_DEPTH)) == NULL)
+	/* The kept members, side by side: one parse (json-c sets up its
+	 * locale at every call of its tokener, so not one call per piece). */
+	for (k = 0, total = 2; k < n; k++)
+		total += seg[k].len + 1;
+	if (total > sizeof(small) && (text = malloc(total)) == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, "{", 1);
-	for (k = 0; k < n && o == NULL && json_tokener_get_error(tok) == json_tokener_continue; k++) {
+	end = 0;
+	text[end++] = '{';
+	for (k = 0; k < n; k++) {
 		if (k > 0)
-			o = json_tokener_parse_ex(tok, ",", 1);
-		if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
-			o = json_tokener_parse_ex(tok, buf + seg[k].at, (int)seg[k].len);
+			text[end++] = ',';
+		memcpy(text + end, buf + seg[k].at, seg[k].len);
+		end += seg[k].len;
 	}
-	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
-		o = json_tokener_parse_ex(tok, "}", 1);
-	end = json_tokener_get_parse_end(tok);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success || end != 1 ||
-	    !json_object_is_type(o, json_type_object)) {
+	text[end++] = '}';
+	if ((o = parse(text, end, REPLY_DEPTH)) != NULL && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = NULL;
 	}
-	json_tokener_free(tok);
+	if (text != small)
+		free(text);
 	return o;
 whole:
 	return pur_json_parse_reply(buf, len);
