@@ -15,6 +15,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/stripe.c lib/stripe.h \
 	lib/twilio.c lib/twilio.h \
 	lib/store.c lib/store.h \
+	lib/store-vfs.c lib/store-vfs.h \
 	lib/auth.c lib/auth.h \
 	lib/ctx.c lib/ctx.h \
 	lib/status.c \

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "schema-sql.h"
 #include "store.h"
+#include "store-vfs.h"
 
 enum stmt {
 	S_BEGIN,
@@ -613,7 +614,7 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 		return PURCHASE_ENOMEM;
 	s->busy_timeout_ms = busy_timeout_ms;
 	rc = sqlite3_open_v2(path, &s->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, pur_store_vfs());
 	if (rc != SQLITE_OK) {
 		enum purchase_err err = pur_error_set(d, map_rc(rc), "open %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
