@@ -86,6 +86,9 @@ purchase_ctx_config_path(const struct purchase_ctx *ctx)
 void
 purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *id)
 {
+	/* What the request that ends had not logged yet, under its own id. */
+	if (ctx->calls_len > 0)
+		purchase_log(ctx, "done");
 	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", id ? id : "");
 	ctx->retry_after = 0;
 }
@@ -123,6 +126,12 @@ purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
+	if (ctx != NULL && ctx->calls_len > 0) {
+		n = (int)strlen(line);
+		snprintf(line + n, sizeof(line) - (size_t)n, " [%s]", ctx->calls);
+		ctx->calls_len = 0;
+		ctx->calls[0] = '\0';
+	}
 	/* One write per line, so lines of concurrent processes do not mix. */
 	n = (int)strlen(line);
 	if ((size_t)n < sizeof(line) - 1)
@@ -130,6 +139,32 @@ purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
 	else
 		line[sizeof(line) - 2] = '\n', n = sizeof(line) - 1;
 	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+void
+pur_log_ok(struct purchase_ctx *ctx, const char *fmt, ...)
+{
+	char one[160];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(one, sizeof(one), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(one))
+		n = (int)sizeof(one) - 1;
+	/* No room: what is pending goes out now, on a line of its own. */
+	if (ctx->calls_len + 2 + (size_t)n >= sizeof(ctx->calls))
+		purchase_log(ctx, "calls");
+	if (ctx->calls_len > 0) {
+		memcpy(ctx->calls + ctx->calls_len, ", ", 2);
+		ctx->calls_len += 2;
+	}
+	memcpy(ctx->calls + ctx->calls_len, one, (size_t)n);
+	ctx->calls_len += (size_t)n;
+	ctx->calls[ctx->calls_len] = '\0';
 }
 
 enum purchase_err

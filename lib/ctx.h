@@ -24,7 +24,17 @@ struct purchase_ctx {
 	int retry_after;        /* seconds the last ERATE asks to wait (this request) */
 	int events_pending;     /* a webhook recorded work to do after the reply */
 	char request_id[64];
+	/* Provider calls that succeeded, not yet logged: they go at the end
+	 * of the request's next log line (pur_log_ok). */
+	char calls[400];
+	size_t calls_len;
 };
+
+/* A provider call that succeeded, logged with the next line of the same
+ * request (one line, one write, rather than one per call); failures are
+ * logged at once, by whoever saw them. */
+void pur_log_ok(struct purchase_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Sets what purchase_retry_after() answers (clamped to 1..3600 s). */
 void pur_ctx_set_retry_after(struct purchase_ctx *ctx, int64_t seconds);

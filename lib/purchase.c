@@ -131,8 +131,13 @@ void
 pur_log_call(struct purchase_ctx *ctx, const struct pur_purchase *p, const char *what,
     enum pur_call rc, const struct pur_call_info *info)
 {
-	purchase_log(ctx, "purchase=%" PRId64 " %s: %s status=%ld code=%s ms=%ld", p->id, what,
-	    pur_call_name(rc), info->status, info->code[0] ? info->code : "-", info->elapsed_ms);
+	if (rc == PUR_CALL_OK)
+		pur_log_ok(ctx, "purchase=%" PRId64 " %s %ld %ldms", p->id, what, info->status,
+		    info->elapsed_ms);
+	else
+		purchase_log(ctx, "purchase=%" PRId64 " %s: %s status=%ld code=%s ms=%ld", p->id,
+		    what, pur_call_name(rc), info->status, info->code[0] ? info->code : "-",
+		    info->elapsed_ms);
 }
 
 #define log_call pur_log_call
@@ -531,7 +536,7 @@ finish(struct purchase_ctx *ctx, struct pur_purchase *p, struct purchase_reply *
 		return pur_error_set(d, err, "finish purchase %" PRId64, p->id);
 	}
 	CRASH_POINT("after_finish");
-	purchase_log(ctx, "purchase=%" PRId64 " complete", p->id);
+	pur_log_ok(ctx, "purchase=%" PRId64 " complete", p->id);
 	return PURCHASE_OK;
 }
 
@@ -887,8 +892,8 @@ claim(struct purchase_ctx *ctx, struct pur_purchase *p, const char *idem_key,
 	p->lease_until = lease_end(ctx);
 	if ((err = pur_store_claim(ctx->store, p, idem_key, hash, now, idem)) != PURCHASE_OK)
 		return err;
-	purchase_log(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p->id,
-	    p->phone_number, p->account_id);
+	pur_log_ok(ctx, "purchase=%" PRId64 " claimed %s account=%" PRId64, p->id, p->phone_number,
+	    p->account_id);
 	if ((rc = payment_method(ctx, p)) != PUR_CALL_OK) {
 		err = rc == PUR_CALL_GONE ? PURCHASE_ENO_PAYMENT_METHOD :
 		    pur_error_set(d, PURCHASE_EPROVIDER, "stripe customer lookup: %s",

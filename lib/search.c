@@ -211,8 +211,13 @@ purchase_search(struct purchase_ctx *ctx, int64_t account_id, const char *qs,
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = pur_twilio_available(&ctx->twilio, q.country, q.type, q.area_code, q.contains,
 		    q.limit, &avail, &info);
-		purchase_log(ctx, "twilio available %s %s: %s status=%ld code=%s ms=%ld", q.country,
-		    q.type, pur_call_name(rc), info.status, info.code, info.elapsed_ms);
+		if (rc == PUR_CALL_OK)
+			pur_log_ok(ctx, "twilio available %s %s %ld %ldms", q.country, q.type,
+			    info.status, info.elapsed_ms);
+		else
+			purchase_log(ctx, "twilio available %s %s: %s status=%ld code=%s ms=%ld",
+			    q.country, q.type, pur_call_name(rc), info.status, info.code,
+			    info.elapsed_ms);
 		if (rc != PUR_CALL_RETRY)
 			break;
 	}
