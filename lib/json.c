@@ -252,21 +252,32 @@ skip_ws(const char *b, size_t i, size_t len)
 
 /* The end of the string starting at b[i] == '"' (one past its closing
  * quote), or 0. *esc: whether it holds an escape. */
+/* The bytes the scan stops at: in a string, its quote, an escape or a
+ * control character (1); after a number or literal, what may end it (2). */
+static const unsigned char stop[256] = {
+    [0] = 3, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
+    [9] = 3, [10] = 3, [11] = 1, [12] = 1, [13] = 3, [14] = 1, [15] = 1, [16] = 1, [17] = 1,
+    [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1,
+    [27] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1, ['"'] = 3, ['\\'] = 1, [' '] = 2,
+    [','] = 2, [':'] = 2, [']'] = 2, ['}'] = 2, ['['] = 2, ['{'] = 2,
+};
+
 static size_t
 skip_string(const char *b, size_t i, size_t len, int *esc)
 {
 	*esc = 0;
 	for (i++; i < len; i++) {
 		unsigned char c = (unsigned char)b[i];
+		if (!(stop[c] & 1))
+			continue;
 		if (c == '"')
 			return i + 1;
 		if (c < 0x20)
 			return 0;
-		if (c == '\\') {
-			*esc = 1;
-			if (++i >= len)
-				return 0;
-		}
+		/* a backslash: the next byte is escaped */
+		*esc = 1;
+		if (++i >= len)
+			return 0;
 	}
 	return 0;
 }
@@ -308,7 +319,7 @@ skip_value(const char *b, size_t i, size_t len)
 			/* a number, true, false or null: up to what ends it */
 			if (b[i] == '\0' || strchr("-0123456789tfn", b[i]) == NULL)
 				return 0;
-			while (i < len && strchr(",:]} \t\r\n\"{[", b[i]) == NULL)
+			while (i < len && !(stop[(unsigned char)b[i]] & 2))
 				i++;
 			break;
 		}
