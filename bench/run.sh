@@ -845,11 +845,12 @@ BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $GROWTH_ROWS)
 INSERT INTO purchases (id, account_id, phone_number, country_code, type, price_cents,
 	stripe_price_id, sms_capable, stripe_customer, payment_method, state, subscription_id,
-	invoice_id, number_sid, period_end, lease_token, lease_until, created_at, updated_at)
+	invoice_id, number_sid, period_end, lease_token, lease_until, open, live, created_at,
+	updated_at)
 SELECT 10000000 + i, 1 + i % $ACCOUNTS, '+1999' || printf('%07d', i), 'US', 'local', 115,
 	'price_us_local_monthly', 1, 'cus_growth', 'pm_growth', 'complete',
 	'sub_growth' || i, 'in_growth' || i, 'PN' || printf('%032d', i), $now + 86400 * 30, 1, 0,
-	$now - 86400 * 60 + i % 86400, $now - 86400 * 60 + i % 86400
+	0, 1, $now - 86400 * 60 + i % 86400, $now - 86400 * 60 + i % 86400
 FROM n;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $GROWTH_ROWS)
 INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type,
