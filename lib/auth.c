@@ -114,6 +114,10 @@ purchase_authenticate(struct purchase_ctx *ctx, const char *authorization, int64
 		memcpy(prefix, "pur_000000000000", sizeof(prefix));
 	}
 	memcpy(want, dummy, sizeof(want));
+	/* In the read transaction the request's next reads join (a
+	 * purchase's checks): one snapshot and one shared lock for both. */
+	if ((err = pur_store_read_begin(ctx->store)) != PURCHASE_OK)
+		return err;
 	err = pur_store_key_lookup(ctx->store, prefix, account_id, want);
 	if (err == PURCHASE_ENOT_FOUND)
 		ok = 0;

@@ -57,6 +57,8 @@ purchase_ctx_open(const char *config_path, struct purchase_ctx **out,
 		err = pur_error_set(d, PURCHASE_ENOMEM, "cannot set up libcurl");
 		goto fail;
 	}
+	/* No snapshot held across a provider's reply time. */
+	pur_http_set_before(ctx->http, pur_store_reads_done, ctx->store);
 	ctx->stripe.http = ctx->twilio.http = ctx->http;
 	ctx->stripe.cfg = ctx->twilio.cfg = ctx->cfg;
 	*out = ctx;
@@ -86,9 +88,11 @@ purchase_ctx_config_path(const struct purchase_ctx *ctx)
 void
 purchase_ctx_set_request_id(struct purchase_ctx *ctx, const char *id)
 {
-	/* What the request that ends had not logged yet, under its own id. */
+	/* What the request that ends had not logged yet, under its own id;
+	 * and the read transaction it may have left open (its key's). */
 	if (ctx->calls_len > 0)
 		purchase_log(ctx, "done");
+	pur_store_reads_done(ctx->store);
 	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", id ? id : "");
 	ctx->retry_after = 0;
 }
@@ -219,6 +223,7 @@ purchase_idle(struct purchase_ctx *ctx, int last)
 
 	if (ctx == NULL)
 		return;
+	pur_store_reads_done(ctx->store);
 	/* A webhook was answered: now its work (DESIGN §3a: "answer, then
 	 * re-fetch"). What is left, recovery finds. */
 	if (ctx->events_pending) {

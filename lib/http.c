@@ -87,6 +87,8 @@ struct pur_http {
 	size_t max_reply;
 	pur_http_hook_fn hook;
 	void *hook_arg;
+	void (*before)(void *);
+	void *before_arg;
 };
 
 struct pur_http *
@@ -110,6 +112,13 @@ pur_http_free(struct pur_http *h)
 	if (h->curl != NULL)
 		cu.easy_cleanup(h->curl);
 	free(h);
+}
+
+void
+pur_http_set_before(struct pur_http *h, void (*fn)(void *), void *arg)
+{
+	h->before = fn;
+	h->before_arg = arg;
 }
 
 void
@@ -263,6 +272,8 @@ pur_http_do(struct pur_http *h, const struct pur_http_req *req, struct pur_http_
 	r->outcome = PUR_HTTP_UNKNOWN;
 	if (req->url == NULL || req->method == NULL)
 		return PURCHASE_EINVAL;
+	if (h->before != NULL)
+		h->before(h->before_arg);
 	if (h->hook != NULL)
 		return h->hook(h->hook_arg, req, r);
 	/* Without libcurl nothing can be sent: a transport failure. */

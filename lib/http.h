@@ -57,6 +57,11 @@ typedef enum purchase_err (*pur_http_hook_fn)(void *arg, const struct pur_http_r
     struct pur_http_reply *r);
 void pur_http_set_hook(struct pur_http *h, pur_http_hook_fn fn, void *arg);
 
+/* fn(arg) is called before every request is sent (the store ends the read
+ * transaction it may have open: no snapshot is held across a provider's
+ * reply time). */
+void pur_http_set_before(struct pur_http *h, void (*fn)(void *), void *arg);
+
 #endif
 
 #ifndef PUR_CALL_DEFINED

@@ -260,6 +260,7 @@ struct pur_store {
 	long busy_timeout_ms;
 	struct timespec busy_start;
 	int queue_fd;           /* the database file, opened for the writers' queue; -1 none */
+	int reading;            /* a read transaction of pur_store_read_begin is open */
 	int queued;             /* this connection holds its place at the head */
 };
 
@@ -477,6 +478,8 @@ begin_sync(struct pur_store *s, enum sync want)
 {
 	enum purchase_err err;
 
+	if (s->reading)
+		pur_store_read_end(s); /* a write sees the newest state */
 	s->txn_full = want == FULL;
 	queue_enter(s);
 	if ((err = run(s, S_BEGIN)) != PURCHASE_OK)
@@ -490,18 +493,39 @@ begin(struct pur_store *s)
 	return begin_sync(s, FULL);
 }
 
+/* One read transaction for a request's first reads (the key, then the
+ * purchase's checks): joined when open, ended by the first write, by a
+ * provider call (pur_http's before-call hook) or at the request's end. */
 enum purchase_err
 pur_store_read_begin(struct pur_store *s)
 {
-	return run(s, S_BEGIN_READ);
+	enum purchase_err err;
+
+	if (s->reading)
+		return PURCHASE_OK;
+	if ((err = run(s, S_BEGIN_READ)) == PURCHASE_OK)
+		s->reading = 1;
+	return err;
 }
 
 void
 pur_store_read_end(struct pur_store *s)
 {
+	if (s == NULL)
+		return;
 	if (!sqlite3_get_autocommit(s->db))
 		(void)run(s, S_ROLLBACK);
+	s->reading = 0;
 	queue_leave(s);
+}
+
+void
+pur_store_reads_done(void *arg)
+{
+	struct pur_store *s = arg;
+
+	if (s != NULL && s->reading)
+		pur_store_read_end(s);
 }
 
 static enum purchase_err

@@ -24,9 +24,14 @@ enum purchase_err pur_store_open(const char *path, long busy_timeout_ms,
 void pur_store_close(struct pur_store *s);
 
 /* A read transaction around several lookups: one snapshot, and the shared
- * lock taken and dropped once rather than by each statement. */
+ * lock taken and dropped once rather than by each statement. Begun when
+ * one is open, it joins it (the key's lookup, then the purchase's checks);
+ * a write transaction ends it first. pur_store_reads_done (arg: the store)
+ * ends it if open: called before every provider call and at the end of a
+ * request. */
 enum purchase_err pur_store_read_begin(struct pur_store *s);
 void pur_store_read_end(struct pur_store *s);
+void pur_store_reads_done(void *store);
 
 /* A WAL checkpoint if the log has grown past its threshold: for after a
  * reply, off the request's path (two fsyncs). last: this process exits
