@@ -992,7 +992,7 @@ done
 		echo "| purchases/s the FULL commit rate allows at that fsync count | $(calc "${RES[fsync.purchase.per]} > 0 ? ${RES[commit.full]} / ${RES[fsync.purchase.per]} : 0" | xargs printf '%.0f') |"
 	fi
 	echo "| floor: one keep-alive loopback HTTP GET through libcurl to hello (lighttpd), client CPU | ${RES[floor.call_cpu]} µs (${RES[floor.call_rps]}/s) |"
-	echo "| floor: CPU a purchase cannot go below here: 2 FULL commits + 4 provider calls (${RES[commit.full_cpu]} × 2 + ${RES[floor.call_cpu]} × 4) | $((2 * RES[commit.full_cpu] + 4 * RES[floor.call_cpu])) µs |"
+	echo "| floor: CPU a purchase cannot go below here: 1 FULL and 2 NORMAL commits + 4 provider calls (${RES[commit.full_cpu]} + ${RES[commit.normal_cpu]} × 2 + ${RES[floor.call_cpu]} × 4) | $((RES[commit.full_cpu] + 2 * RES[commit.normal_cpu] + 4 * RES[floor.call_cpu])) µs |"
 	echo "| floor: VmRSS of a small process, then with libcurl loaded and initialized (what every provider-calling worker carries) | $(mib "${RES[floor.rss0]}") / $(mib "${RES[floor.rss1]}") MiB |"
 	if [ -n "${RES[cgi.health]:-}" ]; then
 		echo "| plain CGI, GET /api/health (exec, configuration, database open) | ${RES[cgi.health]} ms |"
