@@ -272,7 +272,11 @@ h_stage() {
 	local dir=$H_DIR/stage real libpath so
 	H_FCGI_REAL=$dir/purchase.fcgi
 	H_FCGI_LIBPATH=$dir/lib
-	[ -x "$H_FCGI_REAL" ] && return 0
+	if [ -x "$H_FCGI_REAL" ]; then
+		# (a static responder, as the bundle's, has no library to find)
+		[ -n "$(ls -A "$dir/lib" 2>/dev/null)" ] || H_FCGI_LIBPATH=""
+		return 0
+	fi
 	real=$(dirname "$PURCHASE_FCGI")/.libs/$(basename "$PURCHASE_FCGI")
 	if [ "$(head -c 2 "$PURCHASE_FCGI")" = "#!" ] && [ -x "$real" ]; then
 		libpath=$abs_top_builddir/lib/.libs
@@ -288,6 +292,8 @@ h_stage() {
 	if [ -n "$so" ]; then
 		[ -f "${so#* }" ] || { echo "# $real: ${so% *} not found" >&2; return 1; }
 		cp -L "${so#* }" "$dir/lib/${so% *}" || return 1
+	else
+		H_FCGI_LIBPATH=""
 	fi
 	chmod -R a+rX "$dir"
 }
@@ -389,10 +395,10 @@ h_apache() {
 			mkdir -p "$dir/fcgid"
 			echo "FcgidIPCDir \"$dir/fcgid\""
 			echo "FcgidProcessTableFile \"$dir/fcgid/shm\""
-			echo "FcgidInitialEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\""
+			[ -n "$H_FCGI_LIBPATH" ] && echo "FcgidInitialEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\""
 			echo "FcgidMaxProcesses 64"
 			;;
-		cgi)	echo "SetEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\"" ;;
+		cgi)	[ -n "$H_FCGI_LIBPATH" ] && echo "SetEnv LD_LIBRARY_PATH \"$H_FCGI_LIBPATH\"" ;;
 		esac
 		echo "Include \"$snippet\""
 		} >"$dir/httpd.conf"
@@ -461,7 +467,9 @@ h_serve() {
 		mkdir -p "$dir/www/shop"
 		cp "$H_FCGI_REAL" "$dir/www/shop/purchase.fcgi"
 		H_DOCROOT=$dir/www/shop
-		h_subst "$H_CONFDIR/htaccess-cgi.in" "$dir/www/shop/.htaccess" "$dir/www/shop" "$dir/run"
+		# (H_HTACCESS: another template, as the bundle's own .htaccess)
+		h_subst "${H_HTACCESS:-$H_CONFDIR/htaccess-cgi.in}" "$dir/www/shop/.htaccess" \
+			"$dir/www/shop" "$dir/run"
 		: >"$dir/none.conf"
 		if [ "$server" = apache-cgi ]; then
 			h_apache "$dir" "$port" "$dir/none.conf" cgi || return 1
