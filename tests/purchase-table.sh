@@ -71,7 +71,7 @@ is "$H_STATUS $H_BODY" "400 $IN_USE" "400 in use: owned by another account"
 
 n2=$(offer "$A_KEY" 0)
 [ "$(offer "$B_KEY" 0)" = "$n2" ] || diag "B was offered another first number"
-h_fault invoice_pay delay 1 2000
+h_fault invoice_pay delay 1 1500	# (under the 2 s provider timeout)
 h_buy "$A_KEY" "$n2" >/dev/null &
 bg=$!
 for _ in $(seq 1 100); do
