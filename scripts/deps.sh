@@ -17,7 +17,7 @@
 set -e
 PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
 libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd debootstrap"
 
 missing=""
 for p in $PKGS; do

@@ -122,6 +122,6 @@ DEPLOY_TESTS = tests/servers.sh tests/install.sh tests/openapi.sh tests/man.sh
 # charges); the Apache servers with a build tree their user cannot read.
 DEPLOY_TESTS += tests/quickstart.sh tests/unreadable-build.sh
 # Issue 12: the shared-hosting bundle (make cgi-bundle) through Apache.
-DEPLOY_TESTS += tests/bundle.sh
+DEPLOY_TESTS += tests/bundle.sh tests/minbase.sh
 TESTS += $(DEPLOY_TESTS)
 EXTRA_DIST += $(DEPLOY_TESTS) tests/deploy-checks.sh tests/yaml2json.awk
