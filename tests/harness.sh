@@ -628,7 +628,9 @@ h_fault() {	# h_fault OP KIND [COUNT] [DELAY_MS]
 		"$SANDBOX/_sandbox/faults" >/dev/null
 }
 
-h_sql() { sqlite3 "$H_DIR/purchase.db" "$@"; }
+# (with a busy timeout: a reader of a WAL database is refused for a moment
+# while a plain-CGI process truncates the WAL on its way out)
+h_sql() { sqlite3 -cmd ".timeout 5000" "$H_DIR/purchase.db" "$@"; }
 
 # H_FI is 1 in a build configured with --enable-fault-injection: crash
 # points and the test clock (PURCHASE_TEST_CLOCK_OFFSET) work only there.
