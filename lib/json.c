@@ -236,9 +236,9 @@ pur_json_parse_reply(const char *buf, size_t len)
  * object finds where each member's value ends -- strings, their escapes,
  * nesting and depth followed, nothing built -- and only the kept members
  * are handed to json-c, copied side by side into one small text, so that
- * what is not read is not built. What the scan cannot follow (a member name spelled with
- * escapes, anything malformed) goes to the whole parse instead, which then
- * accepts or refuses it as it always did.
+ * what is not read is not built. What the scan cannot follow (a member
+ * name spelled with escapes, anything malformed) goes to the whole parse
+ * instead, which then accepts or refuses it as it always did.
  */
 #define KEEP_MAX 24
 
@@ -250,8 +250,6 @@ skip_ws(const char *b, size_t i, size_t len)
 	return i;
 }
 
-/* The end of the string starting at b[i] == '"' (one past its closing
- * quote), or 0. *esc: whether it holds an escape. */
 /* The bytes the scan stops at: in a string, its quote, an escape or a
  * control character (1); after a number or literal, what may end it (2). */
 static const unsigned char stop[256] = {
@@ -262,6 +260,8 @@ static const unsigned char stop[256] = {
     [','] = 2, [':'] = 2, [']'] = 2, ['}'] = 2, ['['] = 2, ['{'] = 2,
 };
 
+/* The end of the string starting at b[i] == '"' (one past its closing
+ * quote), or 0. *esc: whether it holds an escape. */
 static size_t
 skip_string(const char *b, size_t i, size_t len, int *esc)
 {

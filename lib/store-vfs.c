@@ -59,7 +59,6 @@ flush(struct wfile *f)
 {
 	struct wfile **pp;
 	size_t len = f->len;
-	int rc;
 
 	if (len == 0)
 		return SQLITE_OK;
@@ -69,8 +68,7 @@ flush(struct wfile *f)
 			*pp = f->next;
 			break;
 		}
-	rc = f->real->pMethods->xWrite(f->real, f->buf, (int)len, f->off);
-	return rc;
+	return f->real->pMethods->xWrite(f->real, f->buf, (int)len, f->off);
 }
 
 /* Every WAL file of the process, before the shared index is touched. */
@@ -96,6 +94,16 @@ is_commit_header(const void *data, int amt)
 	return amt == 24 && (h[4] | h[5] | h[6] | h[7]) != 0;
 }
 
+#define REAL(p) (((struct wfile *)(p))->real)
+
+/* What reads the file, or its size, or changes it otherwise: on the file
+ * with the gathered writes in it. */
+#define AFTER_FLUSH(p, call)                                          \
+	do {                                                          \
+		int rc_ = flush((struct wfile *)(p));                 \
+		return rc_ != SQLITE_OK ? rc_ : REAL(p)->pMethods->call; \
+	} while (0)
+
 static int
 x_close(sqlite3_file *p)
 {
@@ -106,17 +114,6 @@ x_close(sqlite3_file *p)
 	free(f->buf);
 	f->buf = NULL;
 	return rc != SQLITE_OK ? rc : r;
-}
-
-static int
-x_read(sqlite3_file *p, void *out, int amt, sqlite3_int64 off)
-{
-	struct wfile *f = (struct wfile *)p;
-	int rc;
-
-	if ((rc = flush(f)) != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xRead(f->real, out, amt, off);
 }
 
 static int
@@ -153,46 +150,40 @@ x_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
 		return SQLITE_OK;
 	}
 	f->commit = 0;
-	if ((rc = flush(f)) != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xWrite(f->real, data, amt, off);
+	AFTER_FLUSH(p, xWrite(REAL(p), data, amt, off));
+}
+
+static int
+x_read(sqlite3_file *p, void *out, int amt, sqlite3_int64 off)
+{
+	AFTER_FLUSH(p, xRead(REAL(p), out, amt, off));
 }
 
 static int
 x_truncate(sqlite3_file *p, sqlite3_int64 size)
 {
-	struct wfile *f = (struct wfile *)p;
-	int rc;
-
-	if ((rc = flush(f)) != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xTruncate(f->real, size);
+	AFTER_FLUSH(p, xTruncate(REAL(p), size));
 }
 
 static int
 x_sync(sqlite3_file *p, int flags)
 {
-	struct wfile *f = (struct wfile *)p;
-	int rc;
-
-	if ((rc = flush(f)) != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xSync(f->real, flags);
+	AFTER_FLUSH(p, xSync(REAL(p), flags));
 }
 
 static int
 x_file_size(sqlite3_file *p, sqlite3_int64 *size)
 {
-	struct wfile *f = (struct wfile *)p;
-	int rc;
+	AFTER_FLUSH(p, xFileSize(REAL(p), size));
+}
 
-	if ((rc = flush(f)) != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xFileSize(f->real, size);
+static int
+x_file_control(sqlite3_file *p, int op, void *arg)
+{
+	AFTER_FLUSH(p, xFileControl(REAL(p), op, arg));
 }
 
 /* The rest as the system's, on the real file. */
-#define REAL(p) (((struct wfile *)(p))->real)
 
 static int
 x_lock(sqlite3_file *p, int l)
@@ -210,16 +201,6 @@ static int
 x_check_reserved(sqlite3_file *p, int *out)
 {
 	return REAL(p)->pMethods->xCheckReservedLock(REAL(p), out);
-}
-
-static int
-x_file_control(sqlite3_file *p, int op, void *arg)
-{
-	int rc = flush((struct wfile *)p);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	return REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
 }
 
 static int

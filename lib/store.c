@@ -259,7 +259,7 @@ struct pur_store {
 	int ckpt_due;           /* our last commit took the WAL across a threshold */
 	long busy_timeout_ms;
 	struct timespec busy_start;
-	int queue_fd;           /* the database file, opened for the writers' queue; -1 none */
+	int queue_fd;           /* the database file, for the writers' queue; -1 none, -2 not yet */
 	int reading;            /* a read transaction of pur_store_read_begin is open */
 	int queued;             /* this connection holds its place at the head */
 };
@@ -456,7 +456,16 @@ enum sync { NORMAL, FULL };
 static void
 queue_enter(struct pur_store *s)
 {
-	if (s->queue_fd < 0 || s->queued)
+	if (s->queued)
+		return;
+	/* Opened at the first write: a request that only reads (health, a
+	 * plain-CGI refusal) does not pay for it. */
+	if (s->queue_fd == -2) {
+		const char *file = sqlite3_db_filename(s->db, "main");
+		s->queue_fd = file != NULL && *file != '\0' ?
+		    open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	}
+	if (s->queue_fd < 0)
 		return;
 	while (flock(s->queue_fd, LOCK_EX) != 0)
 		if (errno != EINTR)
@@ -684,7 +693,7 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PURCHASE_ENOMEM;
 	s->busy_timeout_ms = busy_timeout_ms;
-	s->queue_fd = -1;
+	s->queue_fd = -2; /* not opened yet */
 	rc = sqlite3_open_v2(path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, pur_store_vfs());
 	if (rc != SQLITE_OK) {
@@ -702,11 +711,6 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 	 * called once the reply is sent. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_wal_hook(s->db, on_wal, s);
-	{
-		const char *file = sqlite3_db_filename(s->db, "main");
-		if (file != NULL && *file != '\0')
-			s->queue_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
 	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
 		if (sqlite3_prepare_v2(s->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
 			rc = sqlite3_errcode(s->db);
@@ -1144,9 +1148,9 @@ pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t 
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
 
-/* 1 when the statement (bound to e164) returns a row. */
+/* 1 when the statement (bound to key) returns a row. */
 static enum purchase_err
-exists(struct pur_store *s, enum stmt id, const char *e164, int *found)
+exists(struct pur_store *s, enum stmt id, const char *key, int *found)
 {
 	sqlite3_stmt *st = get(s, id);
 	int rc;
@@ -1154,7 +1158,7 @@ exists(struct pur_store *s, enum stmt id, const char *e164, int *found)
 	*found = 0;
 	if (st == NULL)
 		return map_rc(sqlite3_errcode(s->db));
-	bind_text(st, 1, e164);
+	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	done(st);
@@ -1340,19 +1344,11 @@ pur_store_purchase_get(struct pur_store *s, int64_t id, struct pur_purchase *out
 enum purchase_err
 pur_store_nonce_known(struct pur_store *s, const char *nonce, int *known)
 {
-	sqlite3_stmt *st = get(s, S_NONCE_KNOWN);
-	int rc;
+	enum purchase_err err = exists(s, S_NONCE_KNOWN, nonce, known);
 
-	*known = 1; /* on error: as if it were, so that nothing is undone */
-	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
-	bind_text(st, 1, nonce);
-	rc = sqlite3_step(st);
-	done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return map_rc(rc);
-	*known = rc == SQLITE_ROW;
-	return PURCHASE_OK;
+	if (err != PURCHASE_OK)
+		*known = 1; /* as if it were, so that nothing is undone */
+	return err;
 }
 
 /* The fenced UPDATE of a purchase, inside the caller's transaction. */

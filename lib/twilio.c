@@ -129,10 +129,9 @@ out:
 int
 pur_twilio_parse_incoming(const char *body, size_t len, char sid[PUR_TWILIO_SID])
 {
+	static const char *const keys[] = {"sid", NULL};
 	json_object *o;
 	int rc;
-
-	static const char *const keys[] = {"sid", NULL};
 
 	sid[0] = '\0';
 	if ((o = pur_json_parse_reply_only(body, len, keys)) == NULL)

@@ -8,18 +8,16 @@
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$abs_top_srcdir/tests/harness.sh"
 
-if ! grep -q '^BUNDLE_LIBS = .*libsqlite3\.a' "$abs_top_builddir/Makefile" 2>/dev/null; then
+if ! h_bundle_possible; then
 	echo "1..0 # SKIP configure found no static libfcgi/json-c/SQLite (or sanitizers are on)"
 	exit 0
 fi
 
-make -s -C "$abs_top_builddir" cgi-bundle >"$H_DIR/make.out" 2>&1
-ok $? "make cgi-bundle"
-tarball=$(ls "$abs_top_builddir"/purchase-*-cgi-*.tar.gz 2>/dev/null | head -1)
-ok "$([ -f "$tarball" ]; echo $?)" "it built ${tarball##*/}"
-mkdir -p "$H_DIR/unpacked"
-tar -C "$H_DIR/unpacked" -xzf "$tarball"
-top=$(ls -d "$H_DIR"/unpacked/purchase-*-cgi-* | head -1)
+h_bundle
+rc=$?
+ok "$([ $rc -ne 1 ]; echo $?)" "make cgi-bundle"
+ok "$([ $rc -eq 0 ]; echo $?)" "it built ${BUNDLE_TARBALL##*/}"
+top=$BUNDLE
 for f in README.md public_html/shop/purchase.fcgi public_html/shop/.htaccess private/purchasectl \
 	private/purchase.conf.example private/sql/schema.sql private/sql/prices.sql; do
 	ok "$([ -s "$top/$f" ]; echo $?)" "the bundle holds $f"

@@ -652,6 +652,23 @@ h_wait_due() {
 	return 1
 }
 
+# h_bundle_possible -- whether this build can make the shared-hosting
+# bundle (configure found the static archives; no sanitizers).
+h_bundle_possible() {
+	grep -q '^BUNDLE_LIBS = .*libsqlite3\.a' "$abs_top_builddir/Makefile" 2>/dev/null
+}
+
+# h_bundle -- make cgi-bundle, then the tarball (BUNDLE_TARBALL) unpacked in
+# $H_DIR/unpacked, its top directory in BUNDLE. 1 when make failed, 2 when
+# it left no tarball.
+h_bundle() {
+	make -s -C "$abs_top_builddir" cgi-bundle >"$H_DIR/make.out" 2>&1 || return 1
+	BUNDLE_TARBALL=$(ls "$abs_top_builddir"/purchase-*-cgi-*.tar.gz 2>/dev/null | head -1)
+	[ -f "$BUNDLE_TARBALL" ] || return 2
+	mkdir -p "$H_DIR/unpacked" && tar -C "$H_DIR/unpacked" -xzf "$BUNDLE_TARBALL" || return 2
+	BUNDLE=$(ls -d "$H_DIR"/unpacked/purchase-*-cgi-* | head -1)
+}
+
 # h_skip N REASON -- N test points skipped.
 h_skip() {
 	local i

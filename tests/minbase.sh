@@ -20,8 +20,7 @@
 skip() { echo "1..0 # SKIP $*"; exit 0; }
 [ "$(id -u)" -eq 0 ] || skip "not root (chroot)"
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
-grep -q '^BUNDLE_LIBS = .*libsqlite3\.a' "$abs_top_builddir/Makefile" 2>/dev/null ||
-	skip "configure found no static libfcgi/json-c/SQLite (or sanitizers are on)"
+h_bundle_possible || skip "configure found no static libfcgi/json-c/SQLite (or sanitizers are on)"
 
 cache=${PURCHASE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purchase-tests}
 mirror=${DEBOOTSTRAP_MIRROR:-http://deb.debian.org/debian}
@@ -44,11 +43,8 @@ root() {
 R0=$(root minbase-bookworm) || skip "debootstrap failed (no mirror?): $(tail -1 "$H_DIR"/debootstrap-*.log)"
 R1=$(root minbase-bookworm-libcurl libcurl4) || skip "debootstrap failed: $(tail -1 "$H_DIR"/debootstrap-*.log)"
 
-make -s -C "$abs_top_builddir" cgi-bundle >"$H_DIR/make.out" 2>&1 || {
-	echo "Bail out! make cgi-bundle failed"; exit 1; }
-tarball=$(ls "$abs_top_builddir"/purchase-*-cgi-*.tar.gz | head -1)
-mkdir -p "$H_DIR/unpacked" && tar -C "$H_DIR/unpacked" -xzf "$tarball"
-top=$(ls -d "$H_DIR"/unpacked/purchase-*-cgi-* | head -1)
+h_bundle || { echo "Bail out! make cgi-bundle failed"; exit 1; }
+top=$BUNDLE
 
 is "$(ls "$R0"/usr/lib/*/ | grep -c -E '^lib(fcgi|json-c|sqlite3|curl)\.')" 0 \
 	"the minbase root has no libfcgi, json-c, SQLite or libcurl"
@@ -79,16 +75,11 @@ ctl() {	# ctl ROOT ARGS... -- the bundle's purchasectl in ROOT
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$r" /opt/purchase/purchasectl \
 		--config /opt/purchase/purchase.conf "$@"
 }
-cgi() {	# cgi ROOT METHOD PATH QUERY KEY BODY -- sets H_STATUS, H_BODY; stderr in $H_DIR/cgi.err
-	local r=$1
-	printf '%s' "$6" >"$H_DIR/cgi.in"
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PURCHASE_CONFIG=/opt/purchase/purchase.conf \
-		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$2" \
-		REQUEST_URI="$3${4:+?$4}" QUERY_STRING="$4" SCRIPT_NAME=/purchase.fcgi \
-		CONTENT_TYPE=application/json CONTENT_LENGTH="${#6}" HTTP_AUTHORIZATION="Bearer $5" \
-		chroot "$r" /opt/purchase/purchase.fcgi <"$H_DIR/cgi.in" >"$H_DIR/cgi.out" 2>"$H_DIR/cgi.err"
-	H_STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$H_DIR/cgi.out" | tr -d '\r' | head -1)
-	H_BODY=$(sed '1,/^\r\{0,1\}$/d' "$H_DIR/cgi.out")
+cgi() {	# cgi ROOT METHOD PATH QUERY KEY BODY -- h_cgi, the responder in ROOT (chroot)
+	printf '#!/bin/sh\nexec chroot "%s" /opt/purchase/purchase.fcgi\n' "$1" >"$H_DIR/in-root.sh"
+	chmod +x "$H_DIR/in-root.sh"
+	PURCHASE_CONFIG=/opt/purchase/purchase.conf PURCHASE_FCGI=$H_DIR/in-root.sh \
+		h_cgi "$2" "$3${4:+?$4}" "$5" "$6"
 }
 account() {	# account ROOT -- "KEY" of a new account with a card
 	local cus id

@@ -39,28 +39,31 @@ note(int fd)
 	close(o);
 }
 
+/* The real call's result, the size logged when it synced. */
+static int
+synced(int fd, int rc)
+{
+	if (rc == 0)
+		note(fd);
+	return rc;
+}
+
 int
 fdatasync(int fd)
 {
 	static int (*real)(int);
-	int rc;
 
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-	if ((rc = real(fd)) == 0)
-		note(fd);
-	return rc;
+	return synced(fd, real(fd));
 }
 
 int
 fsync(int fd)
 {
 	static int (*real)(int);
-	int rc;
 
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-	if ((rc = real(fd)) == 0)
-		note(fd);
-	return rc;
+	return synced(fd, real(fd));
 }

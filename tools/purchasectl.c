@@ -196,16 +196,20 @@ main(int argc, char **argv)
 		rc = report(purchase_status(ctx, print_count, NULL, &d), &d, "status");
 	} else if (strcmp(argv[i], "reconcile") == 0) {
 		const char *age = option(argc, argv, i + 1, "--older-than");
-		int n = 0, fixed = 0, k, repair = 0;
-		int64_t older = -1;
+		int n = 0, fixed = 0, k, repair = 0, bad;
+		int64_t older = -1; /* no repair */
 
 		for (k = i + 1; k < argc; k++)
 			repair |= strcmp(argv[k], "--repair") == 0;
-		if (repair)
-			older = age == NULL ? 3600 : strcmp(age, "0") == 0 ? 0 : -2;
-		if (older == -2 && parse_id(age, &older) != 0)
-			older = -2;
-		if (older == -2 || (!repair && age != NULL)) {
+		bad = !repair && age != NULL;
+		if (repair) {
+			older = 3600;
+			if (age != NULL && strcmp(age, "0") == 0)
+				older = 0;
+			else if (age != NULL)
+				bad = parse_id(age, &older) != 0;
+		}
+		if (bad) {
 			usage();
 			purchase_ctx_free(ctx);
 			return 2;
