@@ -12,6 +12,8 @@ PURCHASE_EXAMPLE_FILES = \
 	apache-conf/nginx-purchase.conf \
 	apache-conf/purchase.socket \
 	apache-conf/purchase@.service \
+	apache-conf/purchase-recover.service \
+	apache-conf/purchase-recover.timer \
 	apache-conf/purchase.conf.example
 PURCHASE_EXAMPLE_PROGS = apache-conf/purchase-spawn-fcgi
 examples_DATA = $(PURCHASE_EXAMPLE_FILES)

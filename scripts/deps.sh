@@ -13,11 +13,15 @@
 #            mod_proxy_fcgi, plain CGI); man-db to check the man pages;
 #            valgrind for the memory checks; clang with libclang-rt-14-dev
 #            (libFuzzer and the sanitizer runtimes) and xxd for the fuzz
-#            targets of tests/fuzz/.
+#            targets of tests/fuzz/; debootstrap for the Debian roots of
+#            tests/minbase.sh and tests/deb.sh; dpkg-dev, debhelper,
+#            apache2-dev (dh_apache2) and lintian to build and check the
+#            Debian package (tests/deb.sh).
 set -e
 PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
 libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd debootstrap"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd debootstrap \
+dpkg-dev debhelper apache2-dev lintian"
 
 missing=""
 for p in $PKGS; do

@@ -669,6 +669,29 @@ h_bundle() {
 	BUNDLE=$(ls -d "$H_DIR"/unpacked/purchase-*-cgi-* | head -1)
 }
 
+# h_debroot NAME [PACKAGES] -- prints the directory of a Debian 12 root
+# (debootstrap --variant=minbase bookworm, with PACKAGES, comma-separated),
+# built once and cached in $PURCHASE_TEST_CACHE (default
+# ~/.cache/purchase-tests), from $DEBOOTSTRAP_MIRROR (default
+# deb.debian.org). Built atomically: a half-built root is never used. Its
+# log is $H_DIR/debootstrap-NAME.log.
+h_debroot() {
+	local cache=${PURCHASE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purchase-tests}
+	local dir tmp
+	dir=$cache/$1
+	if [ ! -x "$dir/bin/sh" ]; then
+		mkdir -p "$cache" || return 1
+		tmp=$(mktemp -d "$cache/.build.XXXXXX") || return 1
+		if ! debootstrap --variant=minbase ${2:+--include="$2"} bookworm "$tmp" \
+			"${DEBOOTSTRAP_MIRROR:-http://deb.debian.org/debian}" >"$H_DIR/debootstrap-$1.log" 2>&1; then
+			rm -rf "$tmp"
+			return 1
+		fi
+		rm -rf "$dir" && mv "$tmp" "$dir" || return 1
+	fi
+	echo "$dir"
+}
+
 # h_skip N REASON -- N test points skipped.
 h_skip() {
 	local i

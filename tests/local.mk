@@ -123,5 +123,13 @@ DEPLOY_TESTS = tests/servers.sh tests/install.sh tests/openapi.sh tests/man.sh
 DEPLOY_TESTS += tests/quickstart.sh tests/unreadable-build.sh
 # Issue 12: the shared-hosting bundle (make cgi-bundle) through Apache.
 DEPLOY_TESTS += tests/bundle.sh tests/minbase.sh
+# Issue 12: the Debian package built, linted, installed into a fresh root with
+# Apache, a purchase through it, upgraded with one more migration, purged.
+DEPLOY_TESTS += tests/deb.sh
 TESTS += $(DEPLOY_TESTS)
 EXTRA_DIST += $(DEPLOY_TESTS) tests/deploy-checks.sh tests/yaml2json.awk
+
+# The unit tests alone (no servers): what the Debian package's build runs.
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) tests/test-alloc'
+.PHONY: check-unit

@@ -22,26 +22,8 @@ skip() { echo "1..0 # SKIP $*"; exit 0; }
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
 h_bundle_possible || skip "configure found no static libfcgi/json-c/SQLite (or sanitizers are on)"
 
-cache=${PURCHASE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purchase-tests}
-mirror=${DEBOOTSTRAP_MIRROR:-http://deb.debian.org/debian}
-# root NAME [PACKAGES] -- the cached root, built once (atomically: a
-# half-built one is never used).
-root() {
-	local dir=$cache/$1 tmp
-	if [ ! -x "$dir/bin/sh" ]; then
-		mkdir -p "$cache" || return 1
-		tmp=$(mktemp -d "$cache/.build.XXXXXX") || return 1
-		if ! debootstrap --variant=minbase ${2:+--include="$2"} bookworm "$tmp" "$mirror" \
-			>"$H_DIR/debootstrap-$1.log" 2>&1; then
-			rm -rf "$tmp"
-			return 1
-		fi
-		rm -rf "$dir" && mv "$tmp" "$dir" || return 1
-	fi
-	echo "$dir"
-}
-R0=$(root minbase-bookworm) || skip "debootstrap failed (no mirror?): $(tail -1 "$H_DIR"/debootstrap-*.log)"
-R1=$(root minbase-bookworm-libcurl libcurl4) || skip "debootstrap failed: $(tail -1 "$H_DIR"/debootstrap-*.log)"
+R0=$(h_debroot minbase-bookworm) || skip "debootstrap failed (no mirror?): $(tail -1 "$H_DIR"/debootstrap-*.log)"
+R1=$(h_debroot minbase-bookworm-libcurl libcurl4) || skip "debootstrap failed: $(tail -1 "$H_DIR"/debootstrap-*.log)"
 
 h_bundle || { echo "Bail out! make cgi-bundle failed"; exit 1; }
 top=$BUNDLE
