@@ -82,7 +82,7 @@ reply_error(const struct sink *out, enum purchase_err err, const char *request_i
 
 	if (more != NULL)
 		extra = *more;
-	if ((err == PURCHASE_ERATE || err == PURCHASE_EBUSY || err == PURCHASE_ESCHEMA) &&
+	if ((purchase_status_of(err)->http == 429 || purchase_status_of(err)->http == 503) &&
 	    extra.retry_after <= 0)
 		extra.retry_after = 1;
 	if (purchase_render(err, NULL, &r) != PURCHASE_OK)

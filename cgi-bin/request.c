@@ -37,7 +37,7 @@ new_request_id(char out[40])
 	size_t i;
 
 	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		static unsigned long counter;
+		static _Atomic unsigned long counter;
 		snprintf(out, 40, "req%lu", ++counter);
 		return;
 	}

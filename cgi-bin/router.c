@@ -97,7 +97,20 @@ h_search(struct purchase_ctx *ctx, struct request *r, const struct sink *out, in
 	return rendered(ctx, r, out, err, &rep);
 }
 
-/* POST /api/user/phone-numbers/purchase -- every status of DESIGN §2.1. */
+/* Purchases in flight in this process, and how many may be (0: no limit;
+ * route_set_purchase_slots). A purchase holds its thread for four provider
+ * calls; the threads above the limit stay free for every other route. */
+static _Atomic int purchases;
+static int purchase_slots;
+
+void
+route_set_purchase_slots(int n)
+{
+	purchase_slots = n;
+}
+
+/* POST /api/user/phone-numbers/purchase -- every status of DESIGN §2.1;
+ * 503 with Retry-After at once when every purchase slot is taken. */
 static int
 h_purchase(struct purchase_ctx *ctx, struct request *r, const struct sink *out,
     int64_t account, const char *id)
@@ -105,14 +118,24 @@ h_purchase(struct purchase_ctx *ctx, struct request *r, const struct sink *out,
 	struct purchase_detail d = {""};
 	struct purchase_reply rep = {0, NULL, 0};
 	enum purchase_err err;
+	int status;
 
 	(void)id;
-	if ((err = request_read_json_body(r)) != PURCHASE_OK)
-		return fail(ctx, r, out, err, NULL);
-	err = purchase_buy(ctx, account, r->body, r->body_len, r->idem_key, &rep, &d);
-	if (err != PURCHASE_OK)
-		return fail(ctx, r, out, err, &d);
-	return send(out, r, &rep);
+	if (purchase_slots > 0 && purchases++ >= purchase_slots) {
+		purchases--;
+		return fail(ctx, r, out, PURCHASE_EOVERLOAD, NULL);
+	}
+	if ((err = request_read_json_body(r)) != PURCHASE_OK) {
+		status = fail(ctx, r, out, err, NULL);
+	} else if ((err = purchase_buy(ctx, account, r->body, r->body_len, r->idem_key, &rep,
+	                &d)) != PURCHASE_OK) {
+		status = fail(ctx, r, out, err, &d);
+	} else {
+		status = send(out, r, &rep);
+	}
+	if (purchase_slots > 0)
+		purchases--;
+	return status;
 }
 
 /* GET /api/user/phone-numbers/all and GET /api/user/phone-numbers -- 200,

@@ -13,4 +13,9 @@
  * written, for the log line. */
 int route(struct purchase_ctx *ctx, struct request *r, const struct sink *out);
 
+/* At most n purchases at once in this process (0, the default: no limit);
+ * above it a purchase is answered 503 with Retry-After at once. Set before
+ * the threads start. */
+void route_set_purchase_slots(int n);
+
 #endif

@@ -116,14 +116,16 @@ purchase_log(struct purchase_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	static pid_t pid;
+	static _Atomic pid_t pid;
+	pid_t me;
 
 	/* getpid() once per process, not a syscall per log line. Process
 	 * managers exec each worker afresh, and nothing here forks after
-	 * logging, so the cached value stays right. */
-	if (pid == 0)
-		pid = getpid();
-	n = snprintf(line, sizeof(line), "purchase[%ld]: req=%s ", (long)pid,
+	 * logging, so the cached value stays right (any thread may store it:
+	 * the same value). */
+	if ((me = pid) == 0)
+		pid = me = getpid();
+	n = snprintf(line, sizeof(line), "purchase[%ld]: req=%s ", (long)me,
 	    ctx && ctx->request_id[0] ? ctx->request_id : "-");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;

@@ -49,6 +49,7 @@ static const char *const names[PURCHASE_ERR__MAX] = {
 	[PURCHASE_ENICKNAME_LONG] = "nickname too long",
 	[PURCHASE_EPAGE] = "bad page parameters",
 	[PURCHASE_ESIGNATURE] = "bad webhook signature",
+	[PURCHASE_EOVERLOAD] = "every purchase slot is taken",
 };
 
 const char *

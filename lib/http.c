@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,8 @@ static char load_error[256];
 #define RESOLVE(field, name) \
 	((*(void **)&cu.field = dlsym(cu.lib, name)) != NULL)
 
-/* Loads libcurl and initializes it; 0 on success. Not thread-safe, like
- * curl_global_init itself (the service is one thread per process). */
+/* Loads libcurl and initializes it; 0 on success. Run once per process
+ * (pthread_once: curl_global_init is not for threads racing each other). */
 static int
 curl_load_once(void)
 {
@@ -65,19 +66,25 @@ curl_load_once(void)
 	return 0;
 }
 
+static int curl_loaded = -1;
+
+static void
+curl_load_init(void)
+{
+	if ((curl_loaded = curl_load_once()) != 0)
+		/* Said once per process, where the operator looks (the
+		 * server's error log); every call then fails as "not sent". */
+		fprintf(stderr, "purchase: cannot use libcurl (%s); provider calls fail\n",
+		    load_error);
+}
+
 static int
 curl_load(void)
 {
-	if (cu.easy_init != NULL)
-		return 0;
-	if (load_error[0] != '\0')
-		return -1;
-	if (curl_load_once() == 0)
-		return 0;
-	/* Said once per process, where the operator looks (the server's
-	 * error log); every call then fails as "not sent". */
-	fprintf(stderr, "purchase: cannot use libcurl (%s); provider calls fail\n", load_error);
-	return -1;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, curl_load_init);
+	return curl_loaded;
 }
 
 struct pur_http {

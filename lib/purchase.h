@@ -72,6 +72,7 @@ enum purchase_err {
 	PURCHASE_ENICKNAME_LONG,    /* nickname over 50 characters */
 	PURCHASE_EPAGE,             /* bad page / per_page */
 	PURCHASE_ESIGNATURE,        /* webhook signature missing, malformed, wrong or stale */
+	PURCHASE_EOVERLOAD,         /* every purchase slot of the process is taken */
 	PURCHASE_ERR__MAX
 };
 

@@ -74,6 +74,7 @@ static const struct purchase_status table[PURCHASE_ERR__MAX] = {
 	[PURCHASE_EPAGE] = {422, "invalid_pagination",
 	    "The page and per_page parameters must be whole numbers (per_page 1 to 100)."},
 	[PURCHASE_ESIGNATURE] = {400, "invalid_signature", "Invalid signature."},
+	[PURCHASE_EOVERLOAD] = {503, "purchases_busy", "Service is busy. Please retry shortly."},
 };
 
 const struct purchase_status *

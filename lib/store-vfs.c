@@ -24,11 +24,16 @@
  * anyone may look, and what a crash of the process loses is what SQLite
  * itself would lose: frames of a transaction not yet committed. Everything
  * else (locks, the shared memory, memory mapping) is the system VFS's.
- * One connection per thread of one process, as the store opens them: the
- * list of files with writes gathered is the process's.
+ * A connection is used by one thread (each thread of the FastCGI worker
+ * has its own context, and so its own connection): the list of WAL files
+ * with writes gathered is the thread's, so that touching the shared index
+ * flushes the frames of that thread's connection, which are the only ones
+ * it can publish (another connection's pending frames are its own
+ * uncommitted transaction, published by its own thread's barrier).
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,12 +52,12 @@ struct wfile {
 	size_t len;
 	sqlite3_int64 off;
 	int commit;          /* the last write was a commit frame's header */
-	struct wfile *next;  /* the process's WAL files with writes gathered */
+	struct wfile *next;  /* the thread's WAL files with writes gathered */
 };
 
 static sqlite3_vfs vfs, *sys;
 static sqlite3_io_methods methods;
-static struct wfile *pending; /* WAL files whose buffer is not empty */
+static _Thread_local struct wfile *pending; /* WAL files whose buffer is not empty */
 
 static int
 flush(struct wfile *f)
@@ -71,7 +76,7 @@ flush(struct wfile *f)
 	return f->real->pMethods->xWrite(f->real, f->buf, (int)len, f->off);
 }
 
-/* Every WAL file of the process, before the shared index is touched. */
+/* Every WAL file of the thread, before the shared index is touched. */
 static int
 flush_all(void)
 {
@@ -376,17 +381,14 @@ x_current_time_int64(sqlite3_vfs *v, sqlite3_int64 *out)
 	return sys->xCurrentTimeInt64(sys, out);
 }
 
-const char *
-pur_store_vfs(void)
-{
-	static int done;
+static int registered = -1;
 
-	if (done)
-		return done > 0 ? PUR_STORE_VFS : NULL;
-	done = -1;
+static void
+vfs_register(void)
+{
 	if ((sys = sqlite3_vfs_find(NULL)) == NULL || sys->iVersion < 2 ||
 	    sys->xCurrentTimeInt64 == NULL)
-		return NULL;
+		return;
 	methods = (sqlite3_io_methods){0, x_close, x_read, x_write, x_truncate, x_sync,
 	    x_file_size, x_lock, x_unlock, x_check_reserved, x_file_control, x_sector_size,
 	    x_device_characteristics, x_shm_map, x_shm_lock, x_shm_barrier, x_shm_unmap, x_fetch,
@@ -395,8 +397,16 @@ pur_store_vfs(void)
 	    PUR_STORE_VFS, NULL, x_open, x_delete, x_access, x_full_pathname, x_dlopen, x_dlerror,
 	    x_dlsym, x_dlclose, x_randomness, x_sleep, x_current_time, x_get_last_error,
 	    x_current_time_int64, NULL, NULL, NULL};
-	if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
-		return NULL;
-	done = 1;
-	return PUR_STORE_VFS;
+	if (sqlite3_vfs_register(&vfs, 0) == SQLITE_OK)
+		registered = 1;
+}
+
+/* Registered once per process, whichever thread opens the first store. */
+const char *
+pur_store_vfs(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, vfs_register);
+	return registered > 0 ? PUR_STORE_VFS : NULL;
 }

@@ -316,9 +316,11 @@ h_serve_lighttpd() {
 	mkdir -p "$dir/www" "$dir/cgi-bin" "$dir/run/purchase"
 	ln -sf "$PURCHASE_FCGI" "$dir/cgi-bin/purchase.fcgi"
 	h_subst "$H_CONFDIR/lighttpd-purchase.conf.in" "$dir/purchase.conf.tmp" "$dir/cgi-bin" "$dir/run"
-	# ... and the process count this test asks for.
-	sed "s|\"max-procs\" *=> *[0-9]*|\"max-procs\"       => $procs|" "$dir/purchase.conf.tmp" \
-		>"$dir/lighttpd-purchase.conf"
+	# ... and the process count this test asks for (and the threads per
+	# process, H_THREADS, PURCHASE_SLOTS H_SLOTS, when it asks).
+	sed -e "s|\"max-procs\" *=> *[0-9]*|\"max-procs\"       => $procs|" \
+		-e "s|\"bin-environment\" => ( |&${H_THREADS:+\"PURCHASE_THREADS\" => \"$H_THREADS\", }${H_SLOTS:+\"PURCHASE_SLOTS\" => \"$H_SLOTS\", }|" \
+		"$dir/purchase.conf.tmp" >"$dir/lighttpd-purchase.conf"
 	cat >"$dir/lighttpd.conf" <<EOF2
 server.bind = "127.0.0.1"
 server.port = $port

@@ -42,7 +42,7 @@ ok "$([ -n "$lib" ] && [ -n "$hdr" ] && [ "$(dirname "$pc")" = "$(dirname "$lib"
 pkgdata=$(dirname "$prices")
 ok "$([ -f "$pkgdata/schema.sql" ] && [ -f "$pkgdata/openapi.yaml" ]; echo $?)" \
 	"schema.sql, prices.sql and openapi.yaml in pkgdatadir"
-want="htaccess-cgi lighttpd-purchase.conf nginx-purchase.conf purchase-fcgid.conf purchase-proxy-fcgi.conf purchase-spawn-fcgi purchase.conf.example purchase.socket purchase@.service"
+want="htaccess-cgi lighttpd-purchase.conf nginx-purchase.conf purchase-fcgid.conf purchase-proxy-fcgi.conf purchase-recover.service purchase-recover.timer purchase-spawn-fcgi purchase.conf.example purchase.socket purchase@.service"
 is "$(ls "$examples" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" "$want" "the examples in $(echo "${examples#$dest}")"
 ok "$(! grep -l '@[a-z_]*@' "$examples"/* >/dev/null; echo $?)" "the examples are filled in"
 man=$(found -type d -name man)

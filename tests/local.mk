@@ -106,7 +106,8 @@ INTEGRATION_TESTS = \
 	tests/life.sh \
 	tests/webhooks.sh \
 	tests/lifecycle-faults.sh \
-	tests/powercut.sh
+	tests/powercut.sh \
+	tests/threads.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/powercut.c tests/hook.h \
 	tests/tap.h
