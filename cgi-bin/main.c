@@ -24,8 +24,10 @@
 #include "autoconfig.h"
 
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +282,24 @@ fcgi_main(void)
 	nthreads = n = env_count("PURCHASE_THREADS", 1, 1, THREADS_MAX);
 	slots = env_count("PURCHASE_SLOTS", n > 1 ? n - (n + 3) / 4 : 0, 0, n);
 	route_set_purchase_slots(n > 1 ? slots : 0);
+	/* Threads that mostly wait on providers gain nothing from a malloc
+	 * arena each (glibc makes up to 8 per core), and each arena keeps its
+	 * own free memory: measured with bench/slow.sh, 2 arenas use a fifth
+	 * less memory than the default at 100 threads. */
+	if (n > 1) {
+		struct rlimit rl;
+
+		mallopt(M_ARENA_MAX, 2);
+		/* Each thread holds a few descriptors (its FastCGI connection,
+		 * its provider connection, the database's files): a soft limit
+		 * of 1024 would not do for hundreds; the hard one is ours. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur < (rlim_t)n * 8 + 64) {
+			rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n * 8 + 64 ?
+			    (rlim_t)n * 8 + 64 : rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (FCGX_Init() != 0 || (w = calloc((size_t)n, sizeof(*w))) == NULL) {
 		fputs("purchase.fcgi: cannot initialise FastCGI\n", stderr);
 		return 1;

@@ -224,6 +224,9 @@ setup(const struct pur_http *h)
 	cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	cu.easy_setopt(c, CURLOPT_PROXY, "");
 	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* (the read callback's buffer: 64 KiB by default, for bodies of a few
+	 * hundred bytes; 16 KiB is libcurl's least. A handle per thread.) */
+	cu.easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_reply);

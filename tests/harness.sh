@@ -318,8 +318,9 @@ h_serve_lighttpd() {
 	h_subst "$H_CONFDIR/lighttpd-purchase.conf.in" "$dir/purchase.conf.tmp" "$dir/cgi-bin" "$dir/run"
 	# ... and the process count this test asks for (and the threads per
 	# process, H_THREADS, PURCHASE_SLOTS H_SLOTS, when it asks).
+	local threads=${H_THREADS:-$(sed -n 's/.*"PURCHASE_THREADS" => "\([0-9]*\)".*/\1/p' "$dir/purchase.conf.tmp")}
 	sed -e "s|\"max-procs\" *=> *[0-9]*|\"max-procs\"       => $procs|" \
-		-e "s|\"bin-environment\" => ( |&${H_THREADS:+\"PURCHASE_THREADS\" => \"$H_THREADS\", }${H_SLOTS:+\"PURCHASE_SLOTS\" => \"$H_SLOTS\", }|" \
+		-e "s|\"PURCHASE_THREADS\" => \"[0-9]*\"|\"PURCHASE_THREADS\" => \"$threads\"${H_SLOTS:+, \"PURCHASE_SLOTS\" => \"$H_SLOTS\"}|" \
 		"$dir/purchase.conf.tmp" >"$dir/lighttpd-purchase.conf"
 	cat >"$dir/lighttpd.conf" <<EOF2
 server.bind = "127.0.0.1"
@@ -451,7 +452,7 @@ h_serve() {
 		# would win over the script's default).
 		PURCHASE_CONFIG=$dir/no-such.conf LD_LIBRARY_PATH="$H_FCGI_LIBPATH" \
 			PURCHASE_FCGI="$dir/cgi-bin/purchase.fcgi" \
-			PURCHASE_CHILDREN="$procs" PURCHASE_LOG="$dir/responder.log" \
+			PURCHASE_CHILDREN="$procs" PURCHASE_THREADS="${H_THREADS:-}" PURCHASE_LOG="$dir/responder.log" \
 			PURCHASE_USER="$user" PURCHASE_GROUP="$([ -n "$user" ] && id -gn "$user")" \
 			PURCHASE_SOCKET_GROUP="$([ -n "$user" ] && id -gn "$user")" SPAWN_FCGI="$SPAWN_FCGI" \
 			sh "$dir/purchase-spawn-fcgi" >>"$dir/spawn.log" 2>&1 || {

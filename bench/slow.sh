@@ -1,0 +1,267 @@
+#!/bin/bash
+# slow.sh -- slow providers (issue 13): every Stripe and Twilio reply delayed
+# by SLOW_DELAY_MS (1000), N purchases in flight at once (SLOW_N, "64 256
+# 512"), while a second client measures health and the number list. One
+# command, one run, on this machine:
+#
+#   ./bench/slow.sh
+#
+# The fake providers are the shared peer-bench's nginx fakes (copied to
+# _build/bench/slow-peer-bench; the team's, with real-shaped Stripe/Twilio
+# replies, and the peer's), each reply held by nginx's Lua module
+# (ngx.sleep, non-blocking: one nginx worker holds thousands). The product:
+# this build's purchase.fcgi, threaded (SLOW_PROCS (1) processes of
+# SLOW_THREADS threads, SLOW_SLOTS purchase slots each; by default enough
+# slots for N and a quarter more threads for reads), under lighttpd with
+# the shipped lighttpd-purchase.conf, the database seeded by
+# bench/peer-team/seed.sh. wrk -cN buys distinct numbers for SLOW_DURATION
+# seconds (30: a purchase takes 4 of them); meanwhile two more wrk clients (2 connections each) ask for
+# /api/health and /api/user/phone-numbers/all, and the workers' memory is
+# sampled (RSS and private memory of all the processes, threads). Then one
+# purchase more than the slots while they are all taken: its status,
+# Retry-After and time. The PHP peer (peer-bench's run-all.sh, setup
+# peer-php, with PEER_CHILDREN = N php-fpm children: as many as a purchase
+# in flight needs) under the same delay and N for comparison, its children's
+# memory sampled the same way.
+#
+# Writes the table to stdout and to bench/RESULTS-slow.md. Every server is
+# stopped by PID (or process group) on exit.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/_build/bench
+work=$build/slow-run
+peer_src=${PEER_BENCH:-$top/../shared/peer-bench}
+peer=$build/slow-peer-bench
+delay=${SLOW_DELAY_MS:-1000}
+ns=${SLOW_N:-64 256 512}
+procs=${SLOW_PROCS:-1}
+duration=${SLOW_DURATION:-30}
+out=${SLOW_OUT:-$top/bench/RESULTS-slow.md}
+
+"$top/scripts/deps.sh" --test >/dev/null
+for p in wrk nginx libnginx-mod-http-lua php-fpm php-sqlite3 php-curl; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="${missing:-} $p"
+done
+if [ -n "${missing:-}" ]; then
+	echo "slow.sh: installing:$missing" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+if [ "${SLOW_BUILD:-1}" != 0 ]; then
+	"$top/scripts/build.sh" _build/bench >/dev/null
+fi
+
+rm -rf "$work" "$peer"
+mkdir -p "$work/logs"
+cp -r "$peer_src" "$peer"
+rm -rf "$peer/run" "$peer/build"
+cp "$top"/bench/peer-team/* "$peer/team/"
+# A purchase takes seconds here: wrk's default 2 s timeout would count the
+# peer's as socket errors.
+sed -i 's|wrk -t"$THREADS"|wrk --timeout 30s -t"$THREADS"|' "$peer/run-all.sh"
+grep -q 'wrk --timeout 30s' "$peer/run-all.sh" || { echo "slow.sh: cannot set wrk's timeout in run-all.sh" >&2; exit 1; }
+
+# The delay: the Lua module, before any location's `return` (rewrite phase,
+# not postponed), for every request of both fakes.
+lua_mods="load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
+for f in nginx-fake.conf.in nginx-fake-team.conf.in; do
+	sed -i -e "0,/^daemon off;/s||daemon off;\n$lua_mods|" \
+		-e "0,/^http {/s||http {\n    rewrite_by_lua_no_postpone on;\n    rewrite_by_lua_block { ngx.sleep($delay / 1000) }|" \
+		"$peer/conf/$f"
+	grep -q ngx.sleep "$peer/conf/$f" || { echo "slow.sh: cannot add the delay to $f" >&2; exit 1; }
+done
+
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+freeport() {
+	[ -x "$work/freeport" ] || cc -o "$work/freeport" "$top/tests/freeport.c"
+	"$work/freeport"
+}
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+		sleep 0.05
+	done
+	echo "slow.sh: nothing answers on port $1" >&2
+	return 1
+}
+
+# mem PIDS... -- "RSS-MiB private-MiB threads" of those processes together.
+mem() {
+	local p rss=0 priv=0 thr=0 r pc pd t
+	for p in "$@"; do
+		r=$(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+		pc=$(awk '/^Private_Clean:/ {print $2}' "/proc/$p/smaps_rollup")
+		pd=$(awk '/^Private_Dirty:/ {print $2}' "/proc/$p/smaps_rollup")
+		t=$(awk '/^Threads:/ {print $2}' "/proc/$p/status")
+		rss=$((rss + r)) priv=$((priv + pc + pd)) thr=$((thr + t))
+	done
+	echo "$((rss / 1024)) $((priv / 1024)) $thr"
+}
+# sample_mem SECONDS OUT CMD -- the largest of mem over the processes CMD
+# prints (pids), sampled every 0.5 s for SECONDS.
+sample_mem() {
+	local end=$(($(date +%s) + $1)) best="0 0 0" m
+	while [ "$(date +%s)" -lt "$end" ]; do
+		m=$(mem $($3))
+		[ "$(echo "$m" | cut -d' ' -f2)" -gt "$(echo "$best" | cut -d' ' -f2)" ] && best=$m
+		sleep 0.5
+	done
+	echo "$best" >"$2"
+}
+# wrk_line FILE -- "req/s p50-ms p99-ms non2xx errors" from wrk --latency output
+wrk_line() {
+	awk '
+	/Requests\/sec:/ { rps = $2 }
+	/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+	/Non-2xx or 3xx responses:/ { bad = $5 }
+	/Socket errors:/ { err = $4 + $6 + $8 + $10; gsub(",", "", err) }
+	function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+	END { printf "%.0f %.1f %.1f %d %d\n", rps, ms(p50), ms(p99), bad, err }' "$1"
+}
+
+# --- the product -----------------------------------------------------------
+
+fport=$(freeport)
+sed -e "s|@BENCH@|$peer|g" -e "s|@RUN@|$work|g" -e "s|@NAME@|fake|g" -e "s|@PORT@|$fport|g" \
+	-e "s|@WORKERS@|1|g" "$peer/conf/nginx-fake-team.conf.in" >"$work/fake.conf"
+mkdir -p "$work/fake.rt"
+nginx -e "$work/logs/fake.error.log" -p "$work/fake.rt" -c "$work/fake.conf" &
+PIDS+=($!)
+wait_port "$fport"
+t=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$fport/v1/customers/cus_x")
+echo "slow.sh: the fake provider answers in ${t}s (delay $delay ms)" >&2
+
+results=()
+for n in $ns; do
+	# Slots for N (with several processes, a quarter more: lighttpd
+	# spreads the connections over them unevenly), an eighth more threads
+	# and 8 for the reads.
+	slots=${SLOW_SLOTS:-$(((n + procs - 1) / procs * (procs > 1 ? 5 : 4) / 4))}
+	threads=${SLOW_THREADS:-$((slots + slots / 8 + 8))}
+	db=$work/product-$n.db
+	TEAM_SEED_PER_PREFIX=$((n * duration)) PURCHASE_BUILD=$build PURCHASE_PRICES=$top/sql/prices.sql \
+		sh "$top/bench/peer-team/seed.sh" "$db" >"$work/logs/seed-$n.out"
+	cat >"$work/product-$n.conf" <<EOF
+database = $db
+stripe_api_base = http://127.0.0.1:$fport
+stripe_secret_key = sk_test_bench_fake
+twilio_api_base = http://127.0.0.1:$fport
+twilio_account_sid = AC00000000000000000000000000be0001
+twilio_auth_token = bench_fake_token
+purchase_rate_per_minute = 0
+search_rate_per_minute = 0
+provider_timeout_ms = $((delay * 3 + 2000))
+EOF
+	port=$(freeport)
+	d=$work/product-$n
+	mkdir -p "$d/www" "$d/cgi-bin" "$d/run/purchase"
+	cat >"$d/cgi-bin/purchase.fcgi" <<EOF
+#!/bin/sh
+${SLOW_ENV:-} LD_LIBRARY_PATH=$build/lib/.libs exec $build/cgi-bin/.libs/purchase.fcgi
+EOF
+	chmod +x "$d/cgi-bin/purchase.fcgi"
+	sed -e "s|@cgibindir@|$d/cgi-bin|g" -e "s|@runstatedir@|$d/run|g" \
+		-e "s|@sysconfdir@/purchase.conf|$work/product-$n.conf|g" \
+		-e "s|\"max-procs\" *=> *[0-9]*|\"max-procs\" => $procs|" \
+		-e "s|\"PURCHASE_THREADS\" *=> *\"[0-9]*\"|\"PURCHASE_THREADS\" => \"$threads\", \"PURCHASE_SLOTS\" => \"$slots\"|" \
+		"$top/apache-conf/lighttpd-purchase.conf.in" >"$d/purchase.conf"
+	grep -q "\"PURCHASE_SLOTS\" => \"$slots\"" "$d/purchase.conf" ||
+		{ echo "slow.sh: the shipped lighttpd configuration sets no PURCHASE_THREADS" >&2; exit 1; }
+	cat >"$d/lighttpd.conf" <<EOF
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$d/www"
+server.errorlog = "$d/error.log"
+server.max-fds = 16384
+server.max-connections = 8192
+server.max-keep-alive-requests = 100000
+include "$d/purchase.conf"
+EOF
+	lighttpd -D -f "$d/lighttpd.conf" &
+	lpid=$!
+	PIDS+=($lpid)
+	wait_port "$port"
+	key=$(cat "$db.key")
+	base=http://127.0.0.1:$port
+	workers() { pgrep -P "$lpid" | tr '\n' ' '; }
+
+	echo "slow.sh: N=$n: $procs processes x $threads threads, $slots purchase slots each" >&2
+	BENCH_KEY=$key wrk -t2 -c"$n" -d"${duration}s" --timeout 30s --latency \
+		-s "$peer/lua/purchase-team.lua" "$base/api/user/phone-numbers/purchase" -- 0 \
+		>"$work/logs/wrk-$n.out" 2>&1 &
+	wpid=$!
+	sleep 2
+	wrk -t1 -c2 -d"$((duration - 4))s" --latency "$base/api/health" >"$work/logs/health-$n.out" 2>&1 &
+	hpid=$!
+	wrk -t1 -c2 -d"$((duration - 4))s" --latency -H "Authorization: Bearer $key" \
+		"$base/api/user/phone-numbers/all" >"$work/logs/list-$n.out" 2>&1 &
+	lspid=$!
+	sample_mem "$((duration - 4))" "$work/logs/mem-$n.out" workers &
+	mpid=$!
+	wait "$wpid" "$hpid" "$lspid" "$mpid"
+	# Past the limit: more purchases at once than all the slots (wrk, 4 s,
+	# offset past the numbers bought above); meanwhile one more purchase.
+	over_n=$((slots * procs + 64))
+	BENCH_KEY=$key wrk -t2 -c"$over_n" -d4s --timeout 30s --latency \
+		-s "$peer/lua/purchase-team.lua" "$base/api/user/phone-numbers/purchase" -- $((n * duration / 2)) \
+		>"$work/logs/wrk-over-$n.out" 2>&1 &
+	wpid=$!
+	sleep 2
+	over=$(curl -s -o "$work/logs/over-$n.body" -D "$work/logs/over-$n.head" -w '%{http_code} %{time_total}' \
+		-X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		--data-binary '{"phone_number":"+14153249901"}' "$base/api/user/phone-numbers/purchase")
+	wait "$wpid"
+	read -r _ _ _ obad oerr < <(wrk_line "$work/logs/wrk-over-$n.out")
+	ra=$(tr -d '\r' <"$work/logs/over-$n.head" | awk -F': ' 'tolower($1) == "retry-after" {print $2}')
+	read -r rps p50 p99 bad err < <(wrk_line "$work/logs/wrk-$n.out")
+	read -r _ hp50 hp99 hbad herr < <(wrk_line "$work/logs/health-$n.out")
+	read -r _ lp50 lp99 lbad lerr < <(wrk_line "$work/logs/list-$n.out")
+	read -r rss priv thr <"$work/logs/mem-$n.out"
+	ideal=$(awk -v n="$n" -v p="$p50" 'BEGIN { printf "%.0f", n / (p / 1000) }')
+	results+=("| product | $n | $procs x $threads ($slots slots) | $rps | $ideal | $(awk -v a="$rps" -v b="$ideal" 'BEGIN{printf "%.2f", a/b}') | $p50 | $p99 | $hp50 / $hp99 | $lp50 / $lp99 | $rss | $priv | $thr | $bad / $err | $over_n at once: $obad non-2xx, $oerr sock err; one more: ${over% *} ${ra:+Retry-After $ra} in $(awk -v t="${over#* }" 'BEGIN{printf "%.1f", t*1000}') ms |")
+	echo "slow.sh:   ${results[-1]}" >&2
+	kill "$lpid"
+	wait "$lpid" 2>/dev/null || true
+done
+
+# --- the PHP peer, same fake delay -----------------------------------------
+
+fpm_children() { pgrep -f 'php-fpm: pool' | tr '\n' ' '; }
+
+for n in $ns; do
+	(cd "$peer" && PEER_CHILDREN=$n ROUNDS=1 THREADS=2 CONNS=$n DURATION=$duration WARMUP=1 \
+		PORT_BASE=$((19300 + n % 97)) ./run-all.sh peer-php) >"$work/logs/peer-$n.out" 2>&1 &
+	rpid=$!
+	sleep $((duration / 2 + 3))
+	sample_mem 3 "$work/logs/peer-mem-$n.out" fpm_children
+	wait "$rpid" || true
+	line=$(awk -F'\t' '$2 == "peer-php"' "$peer"/run/results-*.tsv 2>/dev/null | tail -1 || true)
+	rps=$(echo "$line" | awk -F'\t' '{print $3}')
+	p50=$(echo "$line" | awk -F'\t' '{print $4}')
+	p99=$(echo "$line" | awk -F'\t' '{print $5}')
+	rm -f "$peer"/run/results-*.tsv
+	read -r rss priv thr <"$work/logs/peer-mem-$n.out"
+	results+=("| peer-php | $n | $n php-fpm children | ${rps:--} | | | ${p50:--} | ${p99:--} | | | $rss | $priv | $thr | | |")
+	echo "slow.sh:   ${results[-1]}" >&2
+done
+
+{
+	echo "# Slow providers: every provider reply delayed $delay ms"
+	echo
+	echo "Generated by \`bench/slow.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Command: \`SLOW_N='$ns' SLOW_PROCS=$procs SLOW_DURATION=$duration ./bench/slow.sh\`."
+	echo
+	echo "| setup | N in flight | processes x threads | purchases/s | N / p50 latency | ratio | p50 ms | p99 ms | health p50 / p99 ms | list p50 / p99 ms | RSS MiB | private MiB | threads | non-2xx / sock err | past the slots |"
+	echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	printf '%s\n' "${results[@]}"
+	echo
+	echo "Memory: the largest sample (every 0.5 s while the load ran) of the workers' RSS and private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup), all processes together; the peer's: its php-fpm children. The ratio is purchases/s over N / (median purchase latency): 1.00 when every slot is busy all the time."
+} | tee "$out"
