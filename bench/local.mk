@@ -1,4 +1,5 @@
-# bench/ -- the benchmark (bench/run.sh; not part of make check).
+# bench/ -- the benchmarks (bench/run.sh; bench/slow.sh, slow providers;
+# not part of make check).
 # hello.fcgi is the ceiling the service is measured against: the smallest
 # libfcgi responder, served the same way. commits measures the machine's
 # SQLite commit rate (the durability floor); floor what loading libcurl and
@@ -17,4 +18,4 @@ bench_spawn_SOURCES = bench/spawn.c
 bench_linked_SOURCES = bench/linked.c
 bench_linked_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(FCGI_CFLAGS)
 bench_linked_LDADD = $(SQLITE_LIBS) $(JSONC_LIBS) $(FCGI_LIBS)
-EXTRA_DIST += bench/run.sh bench/bench.lua bench/peer-team/purchase-fcgi.sh bench/peer-team/seed.sh
+EXTRA_DIST += bench/run.sh bench/slow.sh bench/bench.lua bench/peer-team/purchase-fcgi.sh bench/peer-team/seed.sh
