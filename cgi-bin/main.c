@@ -277,26 +277,25 @@ fcgi_main(void)
 	struct worker *w;
 	pthread_attr_t attr;
 	pthread_t t;
-	int n, slots, i;
+	int n, i;
 
 	nthreads = n = env_count("PURCHASE_THREADS", 1, 1, THREADS_MAX);
-	slots = env_count("PURCHASE_SLOTS", n > 1 ? n - (n + 3) / 4 : 0, 0, n);
-	route_set_purchase_slots(n > 1 ? slots : 0);
+	if (n > 1)
+		route_set_purchase_slots(env_count("PURCHASE_SLOTS", n - (n + 3) / 4, 0, n));
 	/* Threads that mostly wait on providers gain nothing from a malloc
 	 * arena each (glibc makes up to 8 per core), and each arena keeps its
 	 * own free memory: measured with bench/slow.sh, 2 arenas use a fifth
 	 * less memory than the default at 100 threads. */
 	if (n > 1) {
 		struct rlimit rl;
+		rlim_t want = (rlim_t)n * 8 + 64;
 
 		mallopt(M_ARENA_MAX, 2);
 		/* Each thread holds a few descriptors (its FastCGI connection,
 		 * its provider connection, the database's files): a soft limit
 		 * of 1024 would not do for hundreds; the hard one is ours. */
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-		    rl.rlim_cur < (rlim_t)n * 8 + 64) {
-			rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n * 8 + 64 ?
-			    (rlim_t)n * 8 + 64 : rl.rlim_max;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+			rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
