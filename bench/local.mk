@@ -18,4 +18,4 @@ bench_spawn_SOURCES = bench/spawn.c
 bench_linked_SOURCES = bench/linked.c
 bench_linked_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(FCGI_CFLAGS)
 bench_linked_LDADD = $(SQLITE_LIBS) $(JSONC_LIBS) $(FCGI_LIBS)
-EXTRA_DIST += bench/run.sh bench/slow.sh bench/bench.lua bench/peer-team/purchase-fcgi.sh bench/peer-team/seed.sh
+EXTRA_DIST += bench/run.sh bench/slow.sh bench/purchase-retry.lua bench/bench.lua bench/peer-team/purchase-fcgi.sh bench/peer-team/seed.sh

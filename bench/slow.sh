@@ -166,7 +166,7 @@ EOF
 	mkdir -p "$d/www" "$d/cgi-bin" "$d/run/purchase"
 	cat >"$d/cgi-bin/purchase.fcgi" <<EOF
 #!/bin/sh
-${SLOW_ENV:-} LD_LIBRARY_PATH=$build/lib/.libs exec $build/cgi-bin/.libs/purchase.fcgi
+${SLOW_ENV:-} LD_LIBRARY_PATH=$build/lib/.libs exec ${SLOW_WRAP:-} $build/cgi-bin/.libs/purchase.fcgi
 EOF
 	chmod +x "$d/cgi-bin/purchase.fcgi"
 	sed -e "s|@cgibindir@|$d/cgi-bin|g" -e "s|@runstatedir@|$d/run|g" \
@@ -203,31 +203,56 @@ EOF
 	wrk -t1 -c2 -d"$((duration - 4))s" --latency "$base/api/health" >"$work/logs/health-$n.out" 2>&1 &
 	hpid=$!
 	wrk -t1 -c2 -d"$((duration - 4))s" --latency -H "Authorization: Bearer $key" \
-		"$base/api/user/phone-numbers/all" >"$work/logs/list-$n.out" 2>&1 &
+		"$base/api/user/phone-numbers/all${SLOW_LIST_QUERY-?per_page=25}" >"$work/logs/list-$n.out" 2>&1 &
 	lspid=$!
 	sample_mem "$((duration - 4))" "$work/logs/mem-$n.out" workers &
 	mpid=$!
+	# One look inside, half way: where the memory is (bench/slow.sh's
+	# SLOW_SMAPS=1).
+	if [ "${SLOW_SMAPS:-0}" != 0 ]; then
+		(sleep $((duration / 2)); for p in $(workers); do cat "/proc/$p/smaps"; done >"$work/logs/smaps-$n.out") &
+	fi
 	wait "$wpid" "$hpid" "$lspid" "$mpid"
-	# Past the limit: more purchases at once than all the slots (wrk, 4 s,
-	# offset past the numbers bought above); meanwhile one more purchase.
+	# Past the limit: more purchases at once than all the slots (wrk,
+	# offset past the numbers bought above) while 10 more purchases, one
+	# every 0.2 s, are timed: first from clients that wait as Retry-After
+	# asks (purchase-retry.lua), then from clients that ask again at once
+	# (a storm of 503s: the machine busy answering them).
 	over_n=$((slots * procs + 64))
-	BENCH_KEY=$key wrk -t2 -c"$over_n" -d4s --timeout 30s --latency \
-		-s "$peer/lua/purchase-team.lua" "$base/api/user/phone-numbers/purchase" -- $((n * duration / 2)) \
-		>"$work/logs/wrk-over-$n.out" 2>&1 &
-	wpid=$!
-	sleep 2
-	over=$(curl -s -o "$work/logs/over-$n.body" -D "$work/logs/over-$n.head" -w '%{http_code} %{time_total}' \
-		-X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-		--data-binary '{"phone_number":"+14153249901"}' "$base/api/user/phone-numbers/purchase")
-	wait "$wpid"
-	read -r _ _ _ obad oerr < <(wrk_line "$work/logs/wrk-over-$n.out")
-	ra=$(tr -d '\r' <"$work/logs/over-$n.head" | awk -F': ' 'tolower($1) == "retry-after" {print $2}')
+	over_phase() { # NAME SCRIPT OFFSET PROBE-DIGITS
+		# (the purchases the last wrk left in flight end first)
+		sleep $((delay * 4 / 1000 + 1))
+		BENCH_KEY=$key wrk -t2 -c"$over_n" -d6s --timeout 30s --latency \
+			-s "$2" "$base/api/user/phone-numbers/purchase" -- "$3" \
+			>"$work/logs/wrk-$1-$n.out" 2>&1 &
+		local w=$! i
+		sleep 2
+		for i in $(seq 10); do
+			curl -s -o "$work/logs/$1-$n-$i.body" -D "$work/logs/$1-$n-$i.head" -w '%{http_code} %{time_total}\n' \
+				-X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+				--data-binary "{\"phone_number\":\"+14153249$4$((i - 1))\"}" \
+				"$base/api/user/phone-numbers/purchase"
+			sleep 0.2
+		done >"$work/logs/$1-$n.probes"
+		wait "$w"
+		# "10 x 503 (10 with Retry-After), median M ms, max X ms; the
+		# clients: K non-2xx, E sock err"
+		local ra bad err
+		ra=$(cat "$work/logs/$1-$n-"*.head | tr -d '\r' | grep -ci '^retry-after: [0-9]' || true)
+		read -r _ _ _ bad err < <(wrk_line "$work/logs/wrk-$1-$n.out")
+		sort -k2 -n "$work/logs/$1-$n.probes" | awk -v ra="$ra" -v bad="$bad" -v err="$err" '
+			{ code[$1]++; t[NR] = $2 * 1000 }
+			END { for (c in code) s = s (s ? ", " : "") code[c] " x " c
+			      printf "%s (%d with Retry-After), median %.1f ms, max %.1f ms; %d non-2xx, %d sock err", s, ra, (t[5] + t[6]) / 2, t[NR], bad, err }'
+	}
+	over_wait=$(over_phase retry "$top/bench/purchase-retry.lua" $((n * duration / 2)) 96)
+	over_storm=$(over_phase storm "$peer/lua/purchase-team.lua" $((n * duration * 3 / 4)) 97)
 	read -r rps p50 p99 bad err < <(wrk_line "$work/logs/wrk-$n.out")
 	read -r _ hp50 hp99 hbad herr < <(wrk_line "$work/logs/health-$n.out")
 	read -r _ lp50 lp99 lbad lerr < <(wrk_line "$work/logs/list-$n.out")
 	read -r rss priv thr <"$work/logs/mem-$n.out"
 	ideal=$(awk -v n="$n" -v p="$p50" 'BEGIN { printf "%.0f", n / (p / 1000) }')
-	results+=("| product | $n | $procs x $threads ($slots slots) | $rps | $ideal | $(awk -v a="$rps" -v b="$ideal" 'BEGIN{printf "%.2f", a/b}') | $p50 | $p99 | $hp50 / $hp99 | $lp50 / $lp99 | $rss | $priv | $thr | $bad / $err | $over_n at once: $obad non-2xx, $oerr sock err; one more: ${over% *} ${ra:+Retry-After $ra} in $(awk -v t="${over#* }" 'BEGIN{printf "%.1f", t*1000}') ms |")
+	results+=("| product | $n | $procs x $threads ($slots slots) | $rps | $ideal | $(awk -v a="$rps" -v b="$ideal" 'BEGIN{printf "%.2f", a/b}') | $p50 | $p99 | $hp50 / $hp99 | $lp50 / $lp99 | $rss | $priv | $thr | $bad / $err | $over_n clients waiting as asked: $over_wait | $over_n clients asking again at once: $over_storm |")
 	echo "slow.sh:   ${results[-1]}" >&2
 	kill "$lpid"
 	wait "$lpid" 2>/dev/null || true
@@ -237,7 +262,7 @@ done
 
 fpm_children() { pgrep -f 'php-fpm: pool' | tr '\n' ' '; }
 
-for n in $ns; do
+for n in $([ "${SLOW_PEER:-1}" != 0 ] && echo "$ns"); do
 	(cd "$peer" && PEER_CHILDREN=$n ROUNDS=1 THREADS=2 CONNS=$n DURATION=$duration WARMUP=1 \
 		PORT_BASE=$((19300 + n % 97)) ./run-all.sh peer-php) >"$work/logs/peer-$n.out" 2>&1 &
 	rpid=$!
@@ -250,7 +275,7 @@ for n in $ns; do
 	p99=$(echo "$line" | awk -F'\t' '{print $5}')
 	rm -f "$peer"/run/results-*.tsv
 	read -r rss priv thr <"$work/logs/peer-mem-$n.out"
-	results+=("| peer-php | $n | $n php-fpm children | ${rps:--} | | | ${p50:--} | ${p99:--} | | | $rss | $priv | $thr | | |")
+	results+=("| peer-php | $n | $n php-fpm children | ${rps:--} | | | ${p50:--} | ${p99:--} | | | $rss | $priv | $thr | | | |")
 	echo "slow.sh:   ${results[-1]}" >&2
 done
 
@@ -259,8 +284,8 @@ done
 	echo
 	echo "Generated by \`bench/slow.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Command: \`SLOW_N='$ns' SLOW_PROCS=$procs SLOW_DURATION=$duration ./bench/slow.sh\`."
 	echo
-	echo "| setup | N in flight | processes x threads | purchases/s | N / p50 latency | ratio | p50 ms | p99 ms | health p50 / p99 ms | list p50 / p99 ms | RSS MiB | private MiB | threads | non-2xx / sock err | past the slots |"
-	echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	echo "| setup | N in flight | processes x threads | purchases/s | N / p50 latency | ratio | p50 ms | p99 ms | health p50 / p99 ms | list p50 / p99 ms | RSS MiB | private MiB | threads | non-2xx / sock err | past the slots: 10 purchases timed, clients honouring Retry-After | the same, clients retrying at once |"
+	echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
 	printf '%s\n' "${results[@]}"
 	echo
 	echo "Memory: the largest sample (every 0.5 s while the load ran) of the workers' RSS and private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup), all processes together; the peer's: its php-fpm children. The ratio is purchases/s over N / (median purchase latency): 1.00 when every slot is busy all the time."

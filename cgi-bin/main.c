@@ -291,6 +291,11 @@ fcgi_main(void)
 		rlim_t want = (rlim_t)n * 8 + 64;
 
 		mallopt(M_ARENA_MAX, 2);
+		/* Large blocks (a long list's JSON, a big reply) mapped and
+		 * unmapped on their own rather than carved from an arena whose
+		 * freed middle is never given back (glibc's own threshold
+		 * rises to the largest block freed). */
+		mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 		/* Each thread holds a few descriptors (its FastCGI connection,
 		 * its provider connection, the database's files): a soft limit
 		 * of 1024 would not do for hundreds; the hard one is ours. */

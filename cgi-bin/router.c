@@ -109,8 +109,26 @@ route_set_purchase_slots(int n)
 	purchase_slots = n;
 }
 
-/* POST /api/user/phone-numbers/purchase -- every status of DESIGN §2.1;
- * 503 with Retry-After at once when every purchase slot is taken. */
+/* A purchase slot: 0 when every one is taken (then nothing to give back). */
+static int
+slot_take(void)
+{
+	if (purchase_slots > 0 && purchases++ >= purchase_slots) {
+		purchases--;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+slot_give(void)
+{
+	if (purchase_slots > 0)
+		purchases--;
+}
+
+/* POST /api/user/phone-numbers/purchase -- every status of DESIGN §2.1
+ * (its slot taken by route). */
 static int
 h_purchase(struct purchase_ctx *ctx, struct request *r, const struct sink *out,
     int64_t account, const char *id)
@@ -121,10 +139,6 @@ h_purchase(struct purchase_ctx *ctx, struct request *r, const struct sink *out,
 	int status;
 
 	(void)id;
-	if (purchase_slots > 0 && purchases++ >= purchase_slots) {
-		purchases--;
-		return fail(ctx, r, out, PURCHASE_EOVERLOAD, NULL);
-	}
 	if ((err = request_read_json_body(r)) != PURCHASE_OK) {
 		status = fail(ctx, r, out, err, NULL);
 	} else if ((err = purchase_buy(ctx, account, r->body, r->body_len, r->idem_key, &rep,
@@ -133,8 +147,6 @@ h_purchase(struct purchase_ctx *ctx, struct request *r, const struct sink *out,
 	} else {
 		status = send(out, r, &rep);
 	}
-	if (purchase_slots > 0)
-		purchases--;
 	return status;
 }
 
@@ -325,6 +337,7 @@ route(struct purchase_ctx *ctx, struct request *r, const struct sink *out)
 	enum purchase_err err;
 	int64_t account = 0;
 	size_t i;
+	int slot, status;
 
 	if (strcmp(r->path, "/api/health") == 0) {
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -346,7 +359,16 @@ route(struct purchase_ctx *ctx, struct request *r, const struct sink *out)
 	}
 	if (ctx == NULL)
 		return fail(ctx, r, out, PURCHASE_ECONFIG, NULL);
+	/* Every purchase slot taken: 503 with Retry-After at once, before
+	 * the key is looked up, so that purchases past the limit cost no
+	 * database work (nor a wait for a connection). */
+	if ((slot = rt->m[i].fn == h_purchase) && !slot_take())
+		return fail(ctx, r, out, PURCHASE_EOVERLOAD, NULL);
 	if (rt->auth && (err = purchase_authenticate(ctx, r->authorization, &account)) != PURCHASE_OK)
-		return fail(ctx, r, out, err, NULL);
-	return rt->m[i].fn(ctx, r, out, account, id);
+		status = fail(ctx, r, out, err, NULL);
+	else
+		status = rt->m[i].fn(ctx, r, out, account, id);
+	if (slot)
+		slot_give();
+	return status;
 }

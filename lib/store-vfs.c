@@ -24,12 +24,15 @@
  * anyone may look, and what a crash of the process loses is what SQLite
  * itself would lose: frames of a transaction not yet committed. Everything
  * else (locks, the shared memory, memory mapping) is the system VFS's.
- * A connection is used by one thread (each thread of the FastCGI worker
- * has its own context, and so its own connection): the list of WAL files
- * with writes gathered is the thread's, so that touching the shared index
- * flushes the frames of that thread's connection, which are the only ones
- * it can publish (another connection's pending frames are its own
- * uncommitted transaction, published by its own thread's barrier).
+ * A connection is used by one thread at a time (the store lends it to a
+ * thread for a request's database work, not across a provider call): the
+ * list of WAL files with writes gathered is the thread's, so that touching
+ * the shared index flushes the frames of that thread's connection, which
+ * are the only ones it can publish (another connection's pending frames are
+ * its own uncommitted transaction, published by its own thread's barrier).
+ * Before a connection goes to another thread the store calls
+ * pur_store_vfs_flush, so that no list of a thread holds a file it no
+ * longer uses (after a commit there is nothing to flush).
  */
 #include "autoconfig.h"
 
@@ -42,6 +45,7 @@
 
 #include "store-vfs.h"
 
+#define BUF_MIN (16 * 1024)  /* four frames; doubled as a transaction needs */
 #define BUF_MAX (512 * 1024) /* more than any of our transactions writes */
 
 struct wfile {
@@ -50,6 +54,9 @@ struct wfile {
 	int wal;             /* a WAL file: its writes are gathered */
 	char *buf;           /* the gathered writes, for [off, off + len) */
 	size_t len;
+	size_t cap;          /* buf's size: grown on demand, not BUF_MAX at once
+	                      * (a purchase's transactions write a few pages;
+	                      * a worker has a pool of connections) */
 	sqlite3_int64 off;
 	int commit;          /* the last write was a commit frame's header */
 	struct wfile *next;  /* the thread's WAL files with writes gathered */
@@ -121,6 +128,29 @@ x_close(sqlite3_file *p)
 	return rc != SQLITE_OK ? rc : r;
 }
 
+/* Room in f's buffer for n more bytes: 0 when there is none (past
+ * BUF_MAX, or no memory). */
+static int
+room(struct wfile *f, size_t n)
+{
+	size_t cap = f->cap > 0 ? f->cap : BUF_MIN;
+	char *b;
+
+	if (f->len + n <= f->cap)
+		return 1;
+	if (f->len + n > BUF_MAX)
+		return 0;
+	while (cap < f->len + n)
+		cap *= 2;
+	if (cap > BUF_MAX)
+		cap = BUF_MAX;
+	if ((b = realloc(f->buf, cap)) == NULL)
+		return 0;
+	f->buf = b;
+	f->cap = cap;
+	return 1;
+}
+
 static int
 x_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
 {
@@ -128,8 +158,7 @@ x_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
 	int rc;
 
 	if (f->wal && amt > 0 && (size_t)amt <= BUF_MAX) {
-		if (f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
-		    f->len + (size_t)amt <= BUF_MAX) {
+		if (f->len > 0 && off == f->off + (sqlite3_int64)f->len && room(f, (size_t)amt)) {
 			memcpy(f->buf + f->len, data, (size_t)amt);
 			f->len += (size_t)amt;
 			/* The page of a commit frame: the transaction is all
@@ -144,7 +173,7 @@ x_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
 		}
 		if ((rc = flush(f)) != SQLITE_OK)
 			return rc;
-		if (f->buf == NULL && (f->buf = malloc(BUF_MAX)) == NULL)
+		if (!room(f, (size_t)amt))
 			return f->real->pMethods->xWrite(f->real, data, amt, off);
 		memcpy(f->buf, data, (size_t)amt);
 		f->off = off;
@@ -399,6 +428,12 @@ vfs_register(void)
 	    x_current_time_int64, NULL, NULL, NULL};
 	if (sqlite3_vfs_register(&vfs, 0) == SQLITE_OK)
 		registered = 1;
+}
+
+int
+pur_store_vfs_flush(void)
+{
+	return flush_all();
 }
 
 /* Registered once per process, whichever thread opens the first store. */

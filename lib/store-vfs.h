@@ -11,4 +11,8 @@
  * its name, or NULL when it cannot (then the system's is used). */
 const char *pur_store_vfs(void);
 
+/* Writes out the gathered WAL writes of this thread's connections: before
+ * a connection is handed to another thread. An SQLite result code. */
+int pur_store_vfs_flush(void);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -251,17 +252,55 @@ static const char *const sql[S__MAX] = {
 	[S_EVENT_TODO] = "SELECT 1 FROM stripe_events WHERE id = ?1 AND done_at IS NULL",
 };
 
-struct pur_store {
+/*
+ * Connections. A thread holds a database connection (struct conn: the
+ * handle, its prepared statements, its WAL bookkeeping) only while it uses
+ * the database: the store takes one from the process's pool for that file
+ * at its first statement and gives it back when the request's reads are
+ * done -- before every provider call (pur_http's before-call hook) and at
+ * the request's end -- never inside a transaction. A purchase waits seconds
+ * on providers and milliseconds on the database, so a worker of hundreds
+ * of threads needs a handful of connections, not one each (issue 13: about
+ * 200 KiB each -- page cache, statements, the WAL write buffer). The pool
+ * opens at most POOL_MAX, keeps them, and lends the most recently used
+ * first; a thread that finds them all lent waits for one (a few ms: no
+ * connection is held across anything slow but SQLite's own busy wait),
+ * up to busy_timeout_ms, then EBUSY as for a locked database. Without the
+ * bound, the first burst of a wrk run (512 requests at once) opened 362
+ * and kept them. A process with one thread uses one.
+ */
+#define POOL_MAX 16
+
+struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__MAX];
-	int txn_full;           /* the open transaction is synced at COMMIT */
 	int wal_pages;          /* pages in the WAL at our last commit */
 	int ckpt_due;           /* our last commit took the WAL across a threshold */
 	long busy_timeout_ms;
 	struct timespec busy_start;
 	int queue_fd;           /* the database file, for the writers' queue; -1 none, -2 not yet */
+	struct conn *next;      /* in the pool's free list */
+};
+
+struct pool {
+	char *path;
+	long busy_timeout_ms;
+	int users;              /* stores open on it */
+	int opened;             /* connections open, lent or idle */
+	pthread_mutex_t lock;
+	pthread_cond_t given;   /* a connection was given back */
+	struct conn *free;      /* idle connections, the last given back first */
+	struct pool *next;
+};
+
+struct pur_store {
+	struct pool *pool;
+	struct conn *c;         /* held while the database is in use; else NULL */
+	enum purchase_err lost; /* why no connection could be had, if none */
+	int txn_full;           /* the open transaction is synced at COMMIT */
+	int ckpt_due;           /* a commit of ours took the WAL across a threshold */
 	int reading;            /* a read transaction of pur_store_read_begin is open */
-	int queued;             /* this connection holds its place at the head */
+	int queued;             /* this store holds its place at the head */
 };
 
 static const char *const state_names[PUR_STATE__MAX] = {
@@ -364,13 +403,13 @@ ms_since(const struct timespec *t0)
 static int
 on_busy(void *arg, int count)
 {
-	struct pur_store *s = arg;
+	struct conn *c = arg;
 	struct timespec ts;
 	long us;
 
 	if (count == 0)
-		clock_gettime(CLOCK_MONOTONIC, &s->busy_start);
-	else if (ms_since(&s->busy_start) >= s->busy_timeout_ms)
+		clock_gettime(CLOCK_MONOTONIC, &c->busy_start);
+	else if (ms_since(&c->busy_start) >= c->busy_timeout_ms)
 		return 0;
 	if (count < YIELDS) {
 		sched_yield();
@@ -385,14 +424,30 @@ on_busy(void *arg, int count)
 	return 1;
 }
 
+static enum purchase_err attach(struct pur_store *s, struct purchase_detail *d);
+static void detach(struct pur_store *s);
+
 static sqlite3_stmt *
 get(struct pur_store *s, enum stmt id)
 {
-	if (s->st[id] == NULL &&
-	    sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) !=
+	struct conn *c;
+
+	if (s->c == NULL && attach(s, NULL) != PURCHASE_OK)
+		return NULL;
+	c = s->c;
+	if (c->st[id] == NULL &&
+	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) !=
 	        SQLITE_OK)
 		return NULL;
-	return s->st[id];
+	return c->st[id];
+}
+
+/* The error of the statement that failed, or why there is no connection
+ * (get's NULL). */
+static enum purchase_err
+db_err(const struct pur_store *s)
+{
+	return s->c != NULL ? map_rc(sqlite3_errcode(s->c->db)) : s->lost;
 }
 
 static void
@@ -412,7 +467,7 @@ run(struct pur_store *s, enum stmt id)
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	rc = sqlite3_step(st);
 	done(st);
 	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
@@ -456,18 +511,23 @@ enum sync { NORMAL, FULL };
 static void
 queue_enter(struct pur_store *s)
 {
+	struct conn *c;
+
 	if (s->queued)
 		return;
 	/* Opened at the first write: a request that only reads (health, a
 	 * plain-CGI refusal) does not pay for it. */
-	if (s->queue_fd == -2) {
-		const char *file = sqlite3_db_filename(s->db, "main");
-		s->queue_fd = file != NULL && *file != '\0' ?
+	if (s->c == NULL)
+		return;
+	c = s->c;
+	if (c->queue_fd == -2) {
+		const char *file = sqlite3_db_filename(c->db, "main");
+		c->queue_fd = file != NULL && *file != '\0' ?
 		    open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	}
-	if (s->queue_fd < 0)
+	if (c->queue_fd < 0)
 		return;
-	while (flock(s->queue_fd, LOCK_EX) != 0)
+	while (flock(c->queue_fd, LOCK_EX) != 0)
 		if (errno != EINTR)
 			return; /* (then SQLite's lock alone, as without a queue) */
 	s->queued = 1;
@@ -477,9 +537,22 @@ static void
 queue_leave(struct pur_store *s)
 {
 	if (s->queued) {
-		(void)flock(s->queue_fd, LOCK_UN);
+		(void)flock(s->c->queue_fd, LOCK_UN);
 		s->queued = 0;
 	}
+}
+
+/* 1 while a transaction is open on the store's connection. */
+static int
+in_txn(const struct pur_store *s)
+{
+	return s->c != NULL && !sqlite3_get_autocommit(s->c->db);
+}
+
+static const char *
+db_msg(const struct pur_store *s)
+{
+	return s->c != NULL ? sqlite3_errmsg(s->c->db) : purchase_strerror(s->lost);
 }
 
 static enum purchase_err
@@ -490,6 +563,8 @@ begin_sync(struct pur_store *s, enum sync want)
 	if (s->reading)
 		pur_store_read_end(s); /* a write sees the newest state */
 	s->txn_full = want == FULL;
+	if (s->c == NULL && (err = attach(s, NULL)) != PURCHASE_OK)
+		return err;
 	queue_enter(s);
 	if ((err = run(s, S_BEGIN)) != PURCHASE_OK)
 		queue_leave(s);
@@ -522,7 +597,7 @@ pur_store_read_end(struct pur_store *s)
 {
 	if (s == NULL)
 		return;
-	if (!sqlite3_get_autocommit(s->db))
+	if (in_txn(s))
 		(void)run(s, S_ROLLBACK);
 	s->reading = 0;
 	queue_leave(s);
@@ -533,8 +608,11 @@ pur_store_reads_done(void *arg)
 {
 	struct pur_store *s = arg;
 
-	if (s != NULL && s->reading)
+	if (s == NULL)
+		return;
+	if (s->reading)
 		pur_store_read_end(s);
+	detach(s);
 }
 
 static enum purchase_err
@@ -543,7 +621,7 @@ sync_wal(struct pur_store *s)
 	sqlite3_file *f = NULL;
 	int rc;
 
-	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	rc = sqlite3_file_control(s->c->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
 	if (rc != SQLITE_OK || f == NULL)
 		return PURCHASE_EDB;
 	/* No journal open after COMMIT: the file is not in WAL mode (made by
@@ -561,7 +639,7 @@ commit(struct pur_store *s)
 
 	/* A failed COMMIT (busy, I/O) leaves the transaction open: undo it,
 	 * so that nothing is half-written and the connection is usable. */
-	if (err != PURCHASE_OK && !sqlite3_get_autocommit(s->db))
+	if (err != PURCHASE_OK && in_txn(s))
 		(void)run(s, S_ROLLBACK);
 	queue_leave(s);
 	if (err == PURCHASE_OK && s->txn_full)
@@ -573,7 +651,7 @@ commit(struct pur_store *s)
 static void
 rollback(struct pur_store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
+	if (in_txn(s))
 		(void)run(s, S_ROLLBACK);
 	queue_leave(s);
 }
@@ -627,19 +705,19 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 #define CROSSING 64
 
 static int
-checkpoint(struct pur_store *s, int mode)
+checkpoint(struct conn *c, int mode)
 {
-	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", mode, NULL, NULL);
+	int rc = sqlite3_wal_checkpoint_v2(c->db, "main", mode, NULL, NULL);
 
 	if (rc == SQLITE_OK)
-		s->wal_pages = 0;
+		c->wal_pages = 0;
 	return rc;
 }
 
 static int
 on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	struct pur_store *s = arg;
+	struct conn *c = arg;
 
 	(void)db;
 	(void)name;
@@ -649,31 +727,53 @@ on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 	 * synced the database file after nearly every purchase: until the
 	 * WAL starts over it stays past it. */
 	if (pages >= CKPT_PAGES && pages % CKPT_PAGES < CROSSING &&
-	    (s->wal_pages > pages || pages - s->wal_pages <= CROSSING ||
-	        pages / CKPT_PAGES != s->wal_pages / CKPT_PAGES))
-		s->ckpt_due = 1;
-	s->wal_pages = pages;
+	    (c->wal_pages > pages || pages - c->wal_pages <= CROSSING ||
+	        pages / CKPT_PAGES != c->wal_pages / CKPT_PAGES))
+		c->ckpt_due = 1;
+	c->wal_pages = pages;
 	if (pages >= 16 * CKPT_PAGES)
-		(void)checkpoint(s, SQLITE_CHECKPOINT_PASSIVE);
+		(void)checkpoint(c, SQLITE_CHECKPOINT_PASSIVE);
 	return SQLITE_OK;
 }
 
 void
 pur_store_checkpoint(struct pur_store *s, int last)
 {
+	struct conn *c;
+	int due;
+
 	if (s == NULL)
 		return;
-	if (last && s->wal_pages >= CKPT_PAGES / 4)
-		(void)checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE);
-	else if (s->ckpt_due)
-		(void)checkpoint(s, s->wal_pages >= 4 * CKPT_PAGES ? SQLITE_CHECKPOINT_RESTART :
+	due = s->ckpt_due || (s->c != NULL && s->c->ckpt_due);
+	if ((!last && !due) || (s->c == NULL && attach(s, NULL) != PURCHASE_OK))
+		return;
+	c = s->c;
+	if (last && c->wal_pages >= CKPT_PAGES / 4)
+		(void)checkpoint(c, SQLITE_CHECKPOINT_TRUNCATE);
+	else if (due)
+		(void)checkpoint(c, c->wal_pages >= 4 * CKPT_PAGES ? SQLITE_CHECKPOINT_RESTART :
 		                                                     SQLITE_CHECKPOINT_PASSIVE);
-	s->ckpt_due = 0;
+	s->ckpt_due = c->ckpt_due = 0;
+	detach(s);
 }
 
-enum purchase_err
-pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
-    struct purchase_detail *d)
+static void
+conn_close(struct conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < S__MAX; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	if (c->queue_fd >= 0)
+		close(c->queue_fd);
+	free(c);
+}
+
+static enum purchase_err
+conn_open(const struct pool *p, struct conn **out, struct purchase_detail *d)
 {
 	/* journal_mode=WAL is not among them: it is a property of the file,
 	 * set once by pur_store_migrate (purchasectl init), and asking again
@@ -684,36 +784,37 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 	static const char *const pragmas[] = {"PRAGMA synchronous=NORMAL",
 	    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
 	    "PRAGMA journal_size_limit=4194304"};
-	struct pur_store *s;
+	enum purchase_err err;
+	struct conn *c;
 	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return PURCHASE_ENOMEM;
-	s->busy_timeout_ms = busy_timeout_ms;
-	s->queue_fd = -2; /* not opened yet */
-	rc = sqlite3_open_v2(path, &s->db,
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return pur_error_set(d, PURCHASE_ENOMEM, "open %s: out of memory", p->path);
+	c->busy_timeout_ms = p->busy_timeout_ms;
+	c->queue_fd = -2; /* not opened yet */
+	rc = sqlite3_open_v2(p->path, &c->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, pur_store_vfs());
 	if (rc != SQLITE_OK) {
-		enum purchase_err err = pur_error_set(d, map_rc(rc), "open %s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		pur_store_close(s);
+		err = pur_error_set(d, map_rc(rc), "open %s: %s", p->path,
+		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		conn_close(c);
 		return err == PURCHASE_OK ? PURCHASE_EDB : err;
 	}
 	/* The busy handler goes in before anything that may wait on a lock. */
-	sqlite3_busy_handler(s->db, on_busy, s);
-	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_handler(c->db, on_busy, c);
+	sqlite3_extended_result_codes(c->db, 1);
 	/* The last connection to close would checkpoint the WAL (two more
 	 * fsyncs): every plain-CGI request would pay it. Nor does a commit
 	 * checkpoint (the default, at 1000 pages): pur_store_checkpoint does,
 	 * called once the reply is sent. */
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_wal_hook(s->db, on_wal, s);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(c->db, on_wal, c);
 	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
-		if (sqlite3_prepare_v2(s->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
-			rc = sqlite3_errcode(s->db);
+		if (sqlite3_prepare_v2(c->db, pragmas[i], -1, &st, NULL) != SQLITE_OK) {
+			rc = sqlite3_errcode(c->db);
 			goto fail;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -722,29 +823,180 @@ pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
 		if (rc != SQLITE_DONE)
 			goto fail;
 	}
-	*out = s;
+	*out = c;
 	return PURCHASE_OK;
 fail:
-	{
-		enum purchase_err err =
-		    pur_error_set(d, map_rc(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+	err = pur_error_set(d, map_rc(rc), "%s: %s", p->path, sqlite3_errmsg(c->db));
+	conn_close(c);
+	return err;
+}
+
+/* The process's pools, one per database (path and busy timeout). */
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pool *pools;
+
+static struct pool *
+pool_get(const char *path, long busy_timeout_ms)
+{
+	struct pool *p;
+
+	pthread_mutex_lock(&pools_lock);
+	for (p = pools; p != NULL; p = p->next)
+		if (p->busy_timeout_ms == busy_timeout_ms && strcmp(p->path, path) == 0)
+			break;
+	if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
+		if ((p->path = strdup(path)) == NULL) {
+			free(p);
+			p = NULL;
+		} else {
+			p->busy_timeout_ms = busy_timeout_ms;
+			pthread_mutex_init(&p->lock, NULL);
+			pthread_cond_init(&p->given, NULL);
+			p->next = pools;
+			pools = p;
+		}
+	}
+	if (p != NULL)
+		p->users++;
+	pthread_mutex_unlock(&pools_lock);
+	return p;
+}
+
+/* The last store of a pool closes its connections. */
+static void
+pool_put(struct pool *p)
+{
+	struct pool **pp;
+	struct conn *c;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&pools_lock);
+	if (--p->users > 0) {
+		pthread_mutex_unlock(&pools_lock);
+		return;
+	}
+	for (pp = &pools; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&pools_lock);
+	while ((c = p->free) != NULL) {
+		p->free = c->next;
+		conn_close(c);
+	}
+	pthread_cond_destroy(&p->given);
+	pthread_mutex_destroy(&p->lock);
+	free(p->path);
+	free(p);
+}
+
+/* A connection for the store: an idle one of the pool, a new one while
+ * fewer than POOL_MAX are open, else the next one given back. */
+static enum purchase_err
+attach(struct pur_store *s, struct purchase_detail *d)
+{
+	struct pool *p = s->pool;
+	struct conn *c;
+	struct timespec until;
+	int rc = 0, fresh = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += p->busy_timeout_ms / 1000;
+	until.tv_nsec += p->busy_timeout_ms % 1000 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	while ((c = p->free) == NULL && p->opened >= POOL_MAX && rc == 0)
+		rc = pthread_cond_timedwait(&p->given, &p->lock, &until);
+	if (c != NULL)
+		p->free = c->next;
+	else if (p->opened < POOL_MAX)
+		fresh = ++p->opened;
+	pthread_mutex_unlock(&p->lock);
+	if (c == NULL && !fresh)
+		return pur_error_set(d, s->lost = PURCHASE_EBUSY,
+		    "no database connection free in %ld ms", p->busy_timeout_ms);
+	if (c == NULL && (s->lost = conn_open(p, &c, d)) != PURCHASE_OK) {
+		pthread_mutex_lock(&p->lock);
+		p->opened--;
+		pthread_cond_signal(&p->given);
+		pthread_mutex_unlock(&p->lock);
+		return s->lost;
+	}
+	c->next = NULL;
+	s->c = c;
+	s->lost = PURCHASE_OK;
+	return PURCHASE_OK;
+}
+
+/* Gives the connection back, unless a transaction is open on it (none is
+ * between our functions: they end every one they begin). */
+static void
+detach(struct pur_store *s)
+{
+	struct conn *c = s->c;
+	struct pool *p = s->pool;
+
+	if (c == NULL || s->queued || !sqlite3_get_autocommit(c->db))
+		return;
+	(void)pur_store_vfs_flush();
+	s->ckpt_due |= c->ckpt_due;
+	c->ckpt_due = 0;
+	s->c = NULL;
+	pthread_mutex_lock(&p->lock);
+	c->next = p->free;
+	p->free = c;
+	pthread_cond_signal(&p->given);
+	pthread_mutex_unlock(&p->lock);
+}
+
+enum purchase_err
+pur_store_open(const char *path, long busy_timeout_ms, struct pur_store **out,
+    struct purchase_detail *d)
+{
+	struct pur_store *s;
+	enum purchase_err err;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PURCHASE_ENOMEM;
+	if ((s->pool = pool_get(path, busy_timeout_ms)) == NULL) {
+		free(s);
+		return PURCHASE_ENOMEM;
+	}
+	/* One connection now, so that a database that cannot be opened is
+	 * told here, with its reason. */
+	if ((err = attach(s, d)) != PURCHASE_OK) {
 		pur_store_close(s);
 		return err;
 	}
+	*out = s;
+	return PURCHASE_OK;
 }
 
 void
 pur_store_close(struct pur_store *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
-	for (i = 0; i < S__MAX; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
-	if (s->queue_fd >= 0)
-		close(s->queue_fd);
+	if (s->c != NULL) {
+		if (in_txn(s))
+			(void)run(s, S_ROLLBACK);
+		queue_leave(s);
+		detach(s);
+		if (s->c != NULL) { /* (it could not be given back) */
+			conn_close(s->c);
+			pthread_mutex_lock(&s->pool->lock);
+			s->pool->opened--;
+			pthread_cond_signal(&s->pool->given);
+			pthread_mutex_unlock(&s->pool->lock);
+		}
+	}
+	pool_put(s->pool);
 	free(s);
 }
 
@@ -756,7 +1008,7 @@ pur_store_schema_version(struct pur_store *s, int *version)
 
 	*version = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*version = sqlite3_column_int(st, 0);
@@ -770,20 +1022,23 @@ static enum purchase_err
 run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
 {
 	const char *tail = text;
+	enum purchase_err err;
 	sqlite3_stmt *st;
 	int rc;
 
+	if (s->c == NULL && (err = attach(s, d)) != PURCHASE_OK)
+		return err;
 	while (*tail != '\0') {
-		if (sqlite3_prepare_v2(s->db, tail, -1, &st, &tail) != SQLITE_OK)
-			return pur_error_set(d, map_rc(sqlite3_errcode(s->db)) == PURCHASE_EBUSY ?
-			    PURCHASE_EBUSY : PURCHASE_EDB, "%s", sqlite3_errmsg(s->db));
+		if (sqlite3_prepare_v2(s->c->db, tail, -1, &st, &tail) != SQLITE_OK)
+			return pur_error_set(d, db_err(s) == PURCHASE_EBUSY ?
+			    PURCHASE_EBUSY : PURCHASE_EDB, "%s", db_msg(s));
 		if (st == NULL) /* comment or white space */
 			continue;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
-			return pur_error_set(d, map_rc(rc), "%s", sqlite3_errmsg(s->db));
+			return pur_error_set(d, map_rc(rc), "%s", db_msg(s));
 	}
 	return PURCHASE_OK;
 }
@@ -809,13 +1064,13 @@ migrate_one(struct pur_store *s, int to, struct purchase_detail *d)
 	int rc;
 
 	if ((err = begin(s)) != PURCHASE_OK)
-		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
+		return pur_error_set(d, err, "begin: %s", db_msg(s));
 	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", to);
 	if ((err = run_script(s, pur_migrations[to - 1], d)) != PURCHASE_OK ||
 	    (err = run_script(s, bump, d)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
-		err = pur_error_set(d, PURCHASE_EDB, "%s", sqlite3_errmsg(s->db));
+	if (sqlite3_prepare_v2(s->c->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
+		err = pur_error_set(d, PURCHASE_EDB, "%s", db_msg(s));
 		goto out;
 	}
 	rc = sqlite3_step(st);
@@ -874,12 +1129,12 @@ pur_store_load_prices(struct pur_store *s, const char *text, struct purchase_det
 	enum purchase_err err;
 
 	if ((err = begin(s)) != PURCHASE_OK)
-		return pur_error_set(d, err, "begin: %s", sqlite3_errmsg(s->db));
+		return pur_error_set(d, err, "begin: %s", db_msg(s));
 	if ((err = run(s, S_PRICES_CLEAR)) != PURCHASE_OK)
 		goto out;
-	sqlite3_set_authorizer(s->db, prices_only, NULL);
+	sqlite3_set_authorizer(s->c->db, prices_only, NULL);
 	err = run_script(s, text, d);
-	sqlite3_set_authorizer(s->db, NULL, NULL);
+	sqlite3_set_authorizer(s->c->db, NULL, NULL);
 	if (err != PURCHASE_OK)
 		goto out;
 	return commit(s);
@@ -897,7 +1152,7 @@ pur_store_account_insert(struct pur_store *s, const char *name, const char *cus,
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
 	bind_text(st, 1, name);
@@ -909,7 +1164,7 @@ pur_store_account_insert(struct pur_store *s, const char *name, const char *cus,
 		rollback(s);
 		return (rc & 0xff) == SQLITE_CONSTRAINT ? PURCHASE_EINVAL : map_rc(rc);
 	}
-	*id = sqlite3_last_insert_rowid(s->db);
+	*id = sqlite3_last_insert_rowid(s->c->db);
 	return commit(s);
 }
 
@@ -920,7 +1175,7 @@ pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out)
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -942,7 +1197,7 @@ pur_store_key_insert(struct pur_store *s, int64_t account_id, const char *prefix
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, account_id);
@@ -964,7 +1219,7 @@ pur_store_key_lookup(struct pur_store *s, const char *prefix, int64_t *account_i
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	bind_text(st, 1, prefix);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -984,7 +1239,7 @@ pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
 	bind_text(st, 1, prefix);
@@ -993,7 +1248,7 @@ pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->db) == 0) {
+	if (sqlite3_changes(s->c->db) == 0) {
 		rollback(s);
 		return PURCHASE_ENOT_FOUND;
 	}
@@ -1008,7 +1263,7 @@ pur_store_price_get(struct pur_store *s, const char *country, const char *type,
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	bind_text(st, 1, country);
 	bind_text(st, 2, type);
 	rc = sqlite3_step(st);
@@ -1033,7 +1288,7 @@ pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit,
 	if (limit <= 0)
 		return PURCHASE_OK;
 	if ((st = get(s, S_RATE_GET)) == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -1060,7 +1315,7 @@ pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_o
 	int rc;
 
 	if (put == NULL || bump == NULL || prune == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	/* An offer lost to a power cut costs the client one more search. */
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
@@ -1104,7 +1359,7 @@ pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, i
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	bind_text(st, 2, e164);
 	sqlite3_bind_int64(st, 3, now);
@@ -1136,7 +1391,7 @@ pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t 
 	*count = 0;
 	*oldest = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int64(st, 2, since);
 	rc = sqlite3_step(st);
@@ -1157,7 +1412,7 @@ exists(struct pur_store *s, enum stmt id, const char *key, int *found)
 
 	*found = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
@@ -1193,7 +1448,7 @@ pur_store_idem_get(struct pur_store *s, int64_t account_id, const char *key,
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	bind_text(st, 2, key);
 	rc = sqlite3_step(st);
@@ -1230,7 +1485,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	int rc;
 
 	if (ins == NULL || iins == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	/* Not synced (issue 11: one fsync per purchase): a claim lost to a
 	 * power cut is unacknowledged work -- its nonce is gone with it, so
 	 * its Idempotency-Keys are never sent again; what it made at the
@@ -1276,7 +1531,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 		err = map_rc(rc);
 		goto out;
 	}
-	p->id = sqlite3_last_insert_rowid(s->db);
+	p->id = sqlite3_last_insert_rowid(s->c->db);
 	p->lease_token = 1;
 	p->state = PUR_PENDING;
 	p->created_at = now;
@@ -1330,7 +1585,7 @@ pur_store_purchase_get(struct pur_store *s, int64_t id, struct pur_purchase *out
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -1359,7 +1614,7 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, p->lease_token);
 	bind_text(st, 3, pur_state_name(p->state));
@@ -1376,7 +1631,7 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 	done(st);
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
-	return sqlite3_changes(s->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+	return sqlite3_changes(s->c->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
 }
 
 /* Stores a decided reply on the purchase's idempotency record, if it has
@@ -1390,7 +1645,7 @@ save_reply(struct pur_store *s, int64_t purchase_id, const struct purchase_reply
 	if (r == NULL || r->body == NULL)
 		return PURCHASE_OK;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, purchase_id);
 	sqlite3_bind_int(st, 2, r->status);
 	sqlite3_bind_text(st, 3, r->body, (int)r->len, SQLITE_STATIC);
@@ -1423,7 +1678,7 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
@@ -1432,7 +1687,7 @@ pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t l
 	sqlite3_bind_int64(st, 4, settle);
 	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->db) == 0) {
+	if (sqlite3_changes(s->c->db) == 0) {
 		/* At rest, absent, or someone else's lease still runs. */
 		err = pur_store_purchase_get(s, id, p);
 		if (err == PURCHASE_OK)
@@ -1457,7 +1712,7 @@ progress(struct pur_store *s, enum stmt id, const struct pur_purchase *p, int64_
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, p->lease_token);
 	if (id == S_PURCHASE_PROGRESS) {
@@ -1481,7 +1736,7 @@ progress(struct pur_store *s, enum stmt id, const struct pur_purchase *p, int64_
 	done(st);
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
-	return sqlite3_changes(s->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+	return sqlite3_changes(s->c->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
 }
 
 enum purchase_err
@@ -1508,7 +1763,7 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 	enum purchase_err err;
 
 	if (nins == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	if (num != NULL) {
@@ -1553,7 +1808,7 @@ pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids, size_t
 
 	*n = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
@@ -1571,7 +1826,7 @@ pur_store_unfinished_each(struct pur_store *s,
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
 		        (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3)) != 0)
@@ -1588,7 +1843,7 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 
 	(void)now;
 	if (del == NULL || pdel == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	/* Not synced: lost to a power cut, the claim comes back, and recovery
 	 * ends it (it never reached Stripe's write endpoints). */
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
@@ -1600,7 +1855,7 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 	sqlite3_bind_int64(pdel, 2, p->lease_token);
 	if ((err = exec(pdel)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->db) != 1) {
+	if (sqlite3_changes(s->c->db) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
 	}
@@ -1624,7 +1879,7 @@ pur_store_counts(struct pur_store *s, void (*fn)(void *arg, const char *what, co
 
 	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		if ((st = get(s, q[i].id)) == NULL)
-			return map_rc(sqlite3_errcode(s->db));
+			return db_err(s);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			fn(arg, q[i].what, (const char *)sqlite3_column_text(st, 0),
 			    sqlite3_column_int64(st, 1));
@@ -1673,7 +1928,7 @@ pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy, int6
 	*v = NULL;
 	*n = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int(st, 2, legacy != 0);
 	sqlite3_bind_int64(st, 3, limit);
@@ -1708,7 +1963,7 @@ pur_store_numbers_count(struct pur_store *s, int64_t account_id, int legacy, int
 
 	*total = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int(st, 2, legacy != 0);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -1724,7 +1979,7 @@ pur_store_number_get(struct pur_store *s, int64_t account_id, int64_t id, struct
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, account_id);
 	rc = sqlite3_step(st);
@@ -1744,7 +1999,7 @@ pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
@@ -1755,7 +2010,7 @@ pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->db) != 1) {
+	if (sqlite3_changes(s->c->db) != 1) {
 		rollback(s);
 		return PURCHASE_ENOT_FOUND;
 	}
@@ -1771,7 +2026,7 @@ pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int
 	int taken;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(st, 1, purchase_id);
@@ -1779,7 +2034,7 @@ pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int
 	sqlite3_bind_int64(st, 3, lease_until);
 	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	taken = sqlite3_changes(s->db) == 1;
+	taken = sqlite3_changes(s->c->db) == 1;
 	if ((err = pur_store_purchase_get(s, purchase_id, p)) != PURCHASE_OK)
 		goto out;
 	if (p->state != PUR_COMPLETE) {
@@ -1806,7 +2061,7 @@ pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
 	enum purchase_err err;
 
 	if (ps == NULL || ns == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(ps, 1, p->id);
@@ -1817,7 +2072,7 @@ pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
 	sqlite3_bind_int64(ps, 6, now);
 	if ((err = exec(ps)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->db) != 1) {
+	if (sqlite3_changes(s->c->db) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
 	}
@@ -1843,7 +2098,7 @@ pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const cha
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, FULL)) != PURCHASE_OK)
 		return err;
 	p->state = PUR_RELEASED;
@@ -1885,7 +2140,7 @@ pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin, int64_t 
 
 	*n = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, margin);
 	return ids_of(s, st, 3, ids, max, n);
@@ -1899,7 +2154,7 @@ pur_store_numbers_of_customer(struct pur_store *s, const char *customer, int64_t
 
 	*n = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	bind_text(st, 1, customer);
 	return ids_of(s, st, 2, ids, max, n);
 }
@@ -1913,7 +2168,7 @@ pur_store_numbers_all(struct pur_store *s, int64_t account_id,
 	int rc;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	sqlite3_bind_int64(st, 1, account_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		number_from_row(st, &n);
@@ -1935,7 +2190,7 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 
 	*dup = 0;
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	/* Synced: Stripe stops sending once it has our 200. */
 	if ((err = begin_sync(s, FULL)) != PURCHASE_OK)
 		return err;
@@ -1950,7 +2205,7 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->db) == 0) {
+	if (sqlite3_changes(s->c->db) == 0) {
 		/* Seen before: nothing to write, nothing to sync; its work may
 		 * still be to do (the process that recorded it died). */
 		int todo = 0;
@@ -1972,7 +2227,7 @@ pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, stru
 	int rc;
 
 	if (next == NULL || take == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	sqlite3_bind_int64(next, 1, now);
@@ -2006,7 +2261,7 @@ event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
 	enum purchase_err err;
 
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	bind_text(st, 1, event);
@@ -2038,7 +2293,7 @@ pur_store_event_newest(struct pur_store *s, char id[PUR_ID_MAX])
 
 	id[0] = '\0';
 	if (st == NULL)
-		return map_rc(sqlite3_errcode(s->db));
+		return db_err(s);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		copy_col(st, 0, id, PUR_ID_MAX);
 	done(st);

@@ -3,7 +3,9 @@
  * database with rows in every state comes to the current version with its
  * data), the claim race between two connections (the partial unique index
  * decides), lease fencing (a stale token writes nothing), idempotency
- * records, and a claim taken back leaving no row.
+ * records, a claim taken back leaving no row, and the pool of
+ * connections (bounded; a connection lent between reads, then to another
+ * store).
  */
 #include "autoconfig.h"
 
@@ -151,6 +153,48 @@ test_claims(void)
 	pur_store_close(b);
 }
 
+/* The process's connections to one file: at most 16, each store holding
+ * one only while it uses it. */
+static void
+test_pool(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *s[17] = {NULL}, *late = NULL;
+	int i, opened = 0, v = 0;
+
+	/* Each open lends its store a connection (to report a bad file at
+	 * once), kept until its reads are done. */
+	for (i = 0; i < 16; i++)
+		opened += pur_store_open(db, 100, &s[i], &d) == PURCHASE_OK;
+	is_int(opened, 16, "16 stores open, each holding a connection");
+	ok(pur_store_open(db, 100, &s[16], &d) == PURCHASE_EBUSY && s[16] == NULL,
+	    "a 17th finds none free in its busy timeout: EBUSY");
+	is_str(d.text, "no database connection free in 100 ms", "... and says so");
+	/* One gives its back: another store takes it, and the one that gave
+	 * it back takes one again when it next reads. */
+	pur_store_reads_done(s[0]);
+	ok(pur_store_open(db, 100, &late, &d) == PURCHASE_OK, "one given back: the next open has it");
+	ok(pur_store_schema_version(s[0], &v) == PURCHASE_EBUSY,
+	    "the store that gave it back waits for one again: EBUSY");
+	pur_store_reads_done(late);
+	is_int(pur_store_schema_version(s[0], &v), PURCHASE_OK,
+	    "... and has one once another is given back");
+	ok(v > 0, "... and reads with it (schema version %d)", v);
+	/* Reads done on every store: a new store shares the same connections. */
+	for (i = 0; i < 16; i++)
+		pur_store_reads_done(s[i]);
+	pur_store_close(late);
+	ok(pur_store_open(db, 100, &late, &d) == PURCHASE_OK &&
+	    pur_store_schema_version(late, &v) == PURCHASE_OK, "all given back: a store opens at once");
+	pur_store_close(late);
+	for (i = 0; i < 16; i++)
+		pur_store_close(s[i]);
+	/* Every store closed: the pool and its connections are gone, and a
+	 * store opened now starts a new one. */
+	ok(pur_store_open(db, 100, &late, &d) == PURCHASE_OK, "a new pool after the last close");
+	pur_store_close(late);
+}
+
 int
 main(void)
 {
@@ -164,6 +208,7 @@ main(void)
 	snprintf(db, sizeof(db), "%s/purchase.db", dir);
 	test_migration();
 	test_claims();
+	test_pool();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);

@@ -57,6 +57,9 @@ is "$st $(echo "$H_BODY" | jq -r .code)" "503 purchases_busy" "a third purchase:
 ok "$(awk -v t="$t" 'BEGIN{exit !(t < 0.05)}'; echo $?)" "at once: ${t}s"
 is "$(h_header Retry-After)" 1 "with Retry-After: 1"
 is "$(h_sql "select count(*) from purchases where phone_number = '${nums[2]}'")" 0 "and nothing of it was recorded"
+h_buy "pur_000000000000_000000000000000000000000000000000000000000000000" "${nums[2]}"
+is "$H_STATUS $(echo "$H_BODY" | jq -r .code)" "503 purchases_busy" \
+	"past the slots the key is not even looked up: a wrong one gets the same 503"
 is "$(h_sql 'select count(*) from purchases where open = 1')" 2 "all of this while the two were waiting on the carrier"
 
 for i in 0 1; do wait "${pids[i]}"; done
@@ -68,7 +71,7 @@ is "$(h_sql "select count(distinct phone_number) from numbers where status = 'ac
 
 h_buy "$A_KEY" "${nums[3]}"
 is "$H_STATUS" 201 "the slots are free again: a purchase, 201"
-is "$(grep -c 'POST /api/user/phone-numbers/purchase ' "$H_ERRLOG")" 4 "one log line per purchase request"
+is "$(grep -c 'POST /api/user/phone-numbers/purchase ' "$H_ERRLOG")" 5 "one log line per purchase request"
 
 # The suites through the threaded worker: 2 processes of 8 threads, every
 # one a purchase slot (race.sh sends 50 purchases at once: a 503 would be
