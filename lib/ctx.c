@@ -234,4 +234,8 @@ purchase_idle(struct purchase_ctx *ctx, int last)
 			purchase_log(ctx, "webhook work: %s", d.text);
 	}
 	pur_store_checkpoint(ctx->store, last);
+	/* The database connection back to the pool (the webhook's work took
+	 * one) before the thread waits for its next request: a worker's
+	 * threads share a few. */
+	pur_store_reads_done(ctx->store);
 }

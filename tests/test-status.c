@@ -1,7 +1,8 @@
 /*
  * test-status.c -- unit tests of lib/status.c and lib/error.c: every
  * DESIGN §2.1 outcome renders to its exact status and bytes (existing
- * clients read these), and the tables cover every error value.
+ * clients read these), the tables cover every error value, and the list
+ * of numbers (written without json-c) has json-c's bytes.
  */
 #include "autoconfig.h"
 
@@ -193,9 +194,71 @@ test_every_value(void)
 	ok(1, "purchase_reply_free(NULL)");
 }
 
+/* The list of numbers is written without json-c (lib/render.c, put_number):
+ * each of its elements must be byte for byte the object that json-c writes
+ * for GET /{id}, escapes and nulls included. */
+static void
+test_list_bytes(void)
+{
+	static const char *const nicks[] = {"", "Front desk", "say \"hi\" \\ a/b",
+	    "\x01\x1f\b\f\n\r\t\x7f", "Caf\xc3\xa9 \xe2\x98\x8e"};
+	static const char *const types[] = {"normal", "toll_free", "mobile"};
+	static const char *const statuses[] = {"active", "past_due", "release_scheduled", "released"};
+	struct purchase_number v[5];
+	struct purchase_numbers list = {5, v, 0, 0, 0, 0, 0};
+	struct purchase_reply one, all;
+	size_t i, at, n;
+	char want[2048];
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 5; i++) {
+		v[i].id = (int64_t)i * 1000003 + 1;
+		snprintf(v[i].phone_number, sizeof(v[i].phone_number), "+1415555%04d", (int)i);
+		snprintf(v[i].country_code, sizeof(v[i].country_code), "%s", i == 4 ? "GB" : "US");
+		snprintf(v[i].type, sizeof(v[i].type), "%s", types[i % 3]);
+		v[i].sms_capable = (int)(i & 1);
+		snprintf(v[i].status, sizeof(v[i].status), "%s", statuses[i % 4]);
+		v[i].price_cents = i == 0 ? 0 : i == 1 ? 5 : (int64_t)i * 123456;
+		v[i].period_end = i == 2 ? 0 : 1798761600 + (int64_t)i;
+		v[i].created_at = i == 3 ? 0 : 1764633600 + (int64_t)i * 86399;
+		snprintf(v[i].region, sizeof(v[i].region), "%s", i % 2 ? "CA" : i == 4 ? "a\"b\\" : "");
+		snprintf(v[i].nickname, sizeof(v[i].nickname), "%s", nicks[i]);
+		v[i].cancel_at_period_end = i == 2;
+	}
+	if (!is_int(purchase_render_numbers(&list, &all), PURCHASE_OK, "list: rendered"))
+		return;
+	is_int(all.status, 200, "list: 200");
+	is_int((intmax_t)all.len, (intmax_t)strlen(all.body), "list: length");
+	ok(strncmp(all.body, "{\"data\":[", 9) == 0, "list: {\"data\":[ first");
+	for (at = 9, i = 0; i < 5; i++) {
+		if (!is_int(purchase_render_number(&v[i], PURCHASE_AS_NUMBER, &one), PURCHASE_OK,
+		        "number %zu: rendered by json-c", i))
+			continue;
+		/* {"data":X} -> X */
+		n = one.len - 9;
+		snprintf(want, sizeof(want), "%.*s", (int)n, one.body + 8);
+		ok(at + n <= all.len && strncmp(all.body + at, want, n) == 0,
+		    "list element %zu: json-c's bytes (%s)", i, want);
+		at += n + 1; /* and the ',' or ']' */
+		purchase_reply_free(&one);
+	}
+	is_str(all.body + at - 1, "]}", "list: ]} last, nothing else");
+	purchase_reply_free(&all);
+
+	list.n = 0;
+	list.paged = 1;
+	list.page = 3, list.last_page = 2, list.per_page = 25, list.total = 40;
+	if (is_int(purchase_render_numbers(&list, &all), PURCHASE_OK, "an empty page: rendered")) {
+		is_str(all.body, "{\"data\":[],\"current_page\":3,\"last_page\":2,\"per_page\":25,"
+		    "\"total\":40}", "an empty page: its bytes");
+		purchase_reply_free(&all);
+	}
+}
+
 int
 main(void)
 {
+	test_list_bytes();
 	test_design_table();
 	test_other_rows();
 	test_every_value();
