@@ -235,15 +235,17 @@ EOF
 			sleep 0.2
 		done >"$work/logs/$1-$n.probes"
 		wait "$w"
-		# "10 x 503 (10 with Retry-After), median M ms, max X ms; the
-		# clients: K non-2xx, E sock err"
+		# "9 x 503 (9 with Retry-After) in median M ms, max X ms, 1 x 201
+		# (a slot had come free); K non-2xx, E sock err" (of the clients)
 		local ra bad err
 		ra=$(cat "$work/logs/$1-$n-"*.head | tr -d '\r' | grep -ci '^retry-after: [0-9]' || true)
 		read -r _ _ _ bad err < <(wrk_line "$work/logs/wrk-$1-$n.out")
 		sort -k2 -n "$work/logs/$1-$n.probes" | awk -v ra="$ra" -v bad="$bad" -v err="$err" '
-			{ code[$1]++; t[NR] = $2 * 1000 }
-			END { for (c in code) s = s (s ? ", " : "") code[c] " x " c
-			      printf "%s (%d with Retry-After), median %.1f ms, max %.1f ms; %d non-2xx, %d sock err", s, ra, (t[5] + t[6]) / 2, t[NR], bad, err }'
+			$1 == 503 { t[++k] = $2 * 1000; next }
+			{ other[$1]++ }
+			END { for (c in other) s = s ", " other[c] " x " c " (a slot had come free)"
+			      printf "%d x 503 (%d with Retry-After) in median %.1f ms, max %.1f ms%s; %d non-2xx, %d sock err",
+			          k, ra, k ? (t[int((k + 1) / 2)] + t[int(k / 2) + 1]) / 2 : 0, t[k], s, bad, err }'
 	}
 	over_wait=$(over_phase retry "$top/bench/purchase-retry.lua" $((n * duration / 2)) 96)
 	over_storm=$(over_phase storm "$peer/lua/purchase-team.lua" $((n * duration * 3 / 4)) 97)

@@ -1,9 +1,12 @@
 /*
  * store.h -- the one module that holds SQL (SQLite): every statement the
- * service runs is in store.c, prepared once per process and reused, with
+ * service runs is in store.c, prepared once per connection and reused, with
  * bound values only. Writes are small BEGIN IMMEDIATE transactions; no
  * transaction is ever held across a provider call (the caller cannot: no
- * function here leaves one open).
+ * function here leaves one open). A store takes a connection from its
+ * process's pool for the file (at most 16) when it first needs one and
+ * gives it back at pur_store_reads_done: a thread waiting on a provider
+ * holds none.
  */
 #ifndef PUR_STORE_H
 #define PUR_STORE_H
@@ -17,8 +20,10 @@
 
 struct pur_store;
 
-/* Opens (creating if needed) the database: busy handler first, then WAL,
- * synchronous=FULL, foreign keys. *out is the caller's. EDB, ENOMEM. */
+/* Opens (creating if needed) the database: a store on the process's pool
+ * of connections to that path, holding one of them now (so that a file that
+ * cannot be opened is told here). *out is the caller's, for one thread at a
+ * time. EDB, ENOMEM; EBUSY when all 16 stay lent for busy_timeout_ms. */
 enum purchase_err pur_store_open(const char *path, long busy_timeout_ms,
     struct pur_store **out, struct purchase_detail *detail);
 void pur_store_close(struct pur_store *s);
@@ -27,8 +32,8 @@ void pur_store_close(struct pur_store *s);
  * lock taken and dropped once rather than by each statement. Begun when
  * one is open, it joins it (the key's lookup, then the purchase's checks);
  * a write transaction ends it first. pur_store_reads_done (arg: the store)
- * ends it if open: called before every provider call and at the end of a
- * request. */
+ * ends it if open and gives the connection back to the pool: called before
+ * every provider call and at the end of a request. */
 enum purchase_err pur_store_read_begin(struct pur_store *s);
 void pur_store_read_end(struct pur_store *s);
 void pur_store_reads_done(void *store);
