@@ -261,22 +261,29 @@ put(char *out, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What a renderer left in r, err its result: the callers (lib/purchase.c,
+ * cgi-bin/reply.c) free the reply only on success, so an error must leave
+ * nothing behind. */
+static int
+rendered(enum purchase_err err, struct purchase_reply *r, char *out, size_t n)
+{
+	if (err != PURCHASE_OK) {
+		if (r->body == NULL && r->len == 0)
+			return -1;
+		put(out, n, "error, but a body of %zu bytes left", r->len);
+		return -2;
+	}
+	put(out, n, "%d %zu %.*s", r->status, r->len, (int)r->len, r->body);
+	purchase_reply_free(r);
+	return 0;
+}
+
 static int
 render(enum purchase_err outcome, const struct purchase_number *num, char *out, size_t n)
 {
 	struct purchase_reply r;
 
-	/* The callers (lib/purchase.c, cgi-bin/reply.c) free the reply only on
-	 * success: an error must leave nothing behind. */
-	if (purchase_render(outcome, num, &r) != PURCHASE_OK) {
-		if (r.body == NULL && r.len == 0)
-			return -1;
-		put(out, n, "error, but a body of %zu bytes left", r.len);
-		return -2;
-	}
-	put(out, n, "%d %zu %.*s", r.status, r.len, (int)r.len, r.body);
-	purchase_reply_free(&r);
-	return 0;
+	return rendered(purchase_render(outcome, num, &r), &r, out, n);
 }
 
 static int
@@ -316,15 +323,7 @@ case_render_list(char *out, size_t n)
 		v[i].price_cents = 115;
 		v[i].created_at = 1764633600;
 	}
-	if (purchase_render_numbers(&list, &r) != PURCHASE_OK) {
-		if (r.body == NULL && r.len == 0)
-			return -1;
-		put(out, n, "error, but a body of %zu bytes left", r.len);
-		return -2;
-	}
-	put(out, n, "%d %zu %.*s", r.status, r.len, (int)r.len, r.body);
-	purchase_reply_free(&r);
-	return 0;
+	return rendered(purchase_render_numbers(&list, &r), &r, out, n);
 }
 
 static int
