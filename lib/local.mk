@@ -16,6 +16,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/twilio.c lib/twilio.h \
 	lib/store.c lib/store.h \
 	lib/store-vfs.c lib/store-vfs.h \
+	lib/store-pg.c lib/store-pg.h \
 	lib/auth.c lib/auth.h \
 	lib/ctx.c lib/ctx.h \
 	lib/status.c \
@@ -28,7 +29,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/webhook.c \
 	lib/reconcile.c \
 	lib/admin.c
-lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) -fvisibility=default
+lib_libpurchase_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) -fvisibility=default
 lib_libpurchase_internal_la_LIBADD = $(JSONC_LIBS) $(SQLITE_LIBS)
 
 lib_LTLIBRARIES += lib/libpurchase.la
@@ -44,10 +45,12 @@ pkgconfig_DATA = lib/libpurchase.pc
 # files stay the one source of truth: schema.sql is version 1, and each
 # sql/NNN-*.sql migration (in order) makes version NNN.
 PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql sql/003-number-lifecycle.sql
+# PostgreSQL's schema at the current version (lib/store.c, migrate_pg).
+PUR_PG_SCHEMA = sql/pg/schema.sql
 BUILT_SOURCES = lib/schema-sql.h
 nodist_lib_libpurchase_internal_la_SOURCES = lib/schema-sql.h
 CLEANFILES += lib/schema-sql.h
-lib/schema-sql.h: $(addprefix $(top_srcdir)/,$(PUR_MIGRATIONS))
+lib/schema-sql.h: $(addprefix $(top_srcdir)/,$(PUR_MIGRATIONS) $(PUR_PG_SCHEMA))
 	$(AM_V_GEN)mkdir -p lib && { \
 	  echo '/* Generated from $(PUR_MIGRATIONS) by the build. Do not edit. */'; \
 	  echo 'static const char *const pur_migrations[] = {'; \
@@ -55,4 +58,7 @@ lib/schema-sql.h: $(addprefix $(top_srcdir)/,$(PUR_MIGRATIONS))
 	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(top_srcdir)/$$f; \
 	    echo ','; \
 	  done; \
-	  echo '};'; } > $@.tmp && mv $@.tmp $@
+	  echo '};'; \
+	  echo 'static const char pur_pg_schema[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(top_srcdir)/$(PUR_PG_SCHEMA); \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@

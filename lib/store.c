@@ -12,6 +12,7 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include "error.h"
 #include "schema-sql.h"
 #include "store.h"
+#include "store-pg.h"
 #include "store-vfs.h"
 
 enum stmt {
@@ -84,6 +87,7 @@ enum stmt {
 	S_EVENT_AGAIN,
 	S_EVENT_NEWEST,
 	S_EVENT_TODO,
+	S_CLAIM_LOCK,
 	S__MAX
 };
 
@@ -94,8 +98,8 @@ enum stmt {
  * change that crosses none -- pending -> provisioned -- writes no index. */
 #define UNFINISHED "('pending', 'subscribed', 'provisioned', 'paid', 'voiding', " \
                    "'compensating', 'releasing')"
-#define FLAGS_OF(state) "open = (" state " IN " UNFINISHED "), " \
-                        "live = (" state " NOT IN ('failed', 'released'))"
+#define FLAGS_OF(state) "open = CASE WHEN " state " IN " UNFINISHED " THEN 1 ELSE 0 END, " \
+                        "live = CASE WHEN " state " IN ('failed', 'released') THEN 0 ELSE 1 END"
 
 /* The columns of a number, in number_from_row's order (table alias n). */
 #define NUMBER_COLS "n.id, n.account_id, n.purchase_id, n.phone_number, n.country_code, n.type, " \
@@ -103,14 +107,22 @@ enum stmt {
 	"n.subscription_id, n.number_sid, coalesce(n.period_end, 0), n.cancel_at_period_end, " \
 	"coalesce(n.release_reason, ''), coalesce(n.released_at, 0), n.created_at"
 
+#define ACCOUNT_INSERT \
+	"INSERT INTO accounts (name, stripe_customer, created_at) VALUES (?1, ?2, ?3)"
+#define PURCHASE_INSERT \
+	"INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, " \
+	"stripe_price_id, sms_capable, stripe_customer, payment_method, state, lease_token, " \
+	"lease_until, created_at, updated_at, nonce, region) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12, " \
+	"nullif(?13, ''))"
+
 static const char *const sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_BEGIN_READ] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_USER_VERSION] = "PRAGMA user_version",
-	[S_ACCOUNT_INSERT] =
-	    "INSERT INTO accounts (name, stripe_customer, created_at) VALUES (?1, ?2, ?3)",
+	[S_ACCOUNT_INSERT] = ACCOUNT_INSERT,
 	[S_ACCOUNT_GET] = "SELECT id, name, stripe_customer FROM accounts WHERE id = ?1",
 	[S_KEY_INSERT] = "INSERT INTO api_keys (account_id, prefix, hash, created_at) "
 	                 "VALUES (?1, ?2, ?3, ?4)",
@@ -124,9 +136,10 @@ static const char *const sql[S__MAX] = {
 	[S_RATE_GET] = "SELECT window_start, count FROM search_rate WHERE account_id = ?1",
 	[S_RATE_BUMP] = "INSERT INTO search_rate (account_id, window_start, count) "
 	                "VALUES (?1, ?2, 1) ON CONFLICT (account_id) DO UPDATE SET "
-	                "count = CASE WHEN window_start > ?2 - 60 THEN count + 1 ELSE 1 END, "
-	                "window_start = CASE WHEN window_start > ?2 - 60 THEN window_start "
-	                "ELSE ?2 END",
+	                "count = CASE WHEN search_rate.window_start > ?2 - 60 "
+	                "THEN search_rate.count + 1 ELSE 1 END, "
+	                "window_start = CASE WHEN search_rate.window_start > ?2 - 60 "
+	                "THEN search_rate.window_start ELSE ?2 END",
 	[S_OFFER_PUT] = "INSERT OR REPLACE INTO offers (account_id, phone_number, country_code, "
 	                "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
 	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, ''))",
@@ -145,12 +158,7 @@ static const char *const sql[S__MAX] = {
 	[S_IDEM_INSERT] = "INSERT INTO idempotency (account_id, key, request_hash, purchase_id, "
 	                  "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_IDEM_REPLY] = "UPDATE idempotency SET status = ?2, body = ?3 WHERE purchase_id = ?1",
-	[S_PURCHASE_INSERT] =
-	    "INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, "
-	    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, lease_token, "
-	    "lease_until, created_at, updated_at, nonce, region) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 1, ?10, ?11, ?11, ?12, "
-	    "nullif(?13, ''))",
+	[S_PURCHASE_INSERT] = PURCHASE_INSERT,
 	/* reconcile --repair only, for the rare object a lost row left: no
 	 * index is kept for it (every purchase would pay for it). */
 	[S_NONCE_KNOWN] = "SELECT 1 FROM purchases WHERE nonce = ?1 LIMIT 1",
@@ -222,7 +230,7 @@ static const char *const sql[S__MAX] = {
 	                      "updated_at = ?2 WHERE purchase_id = ?1",
 	/* complete <-> releasing: both live. */
 	[S_PURCHASE_STATE] = "UPDATE purchases SET state = ?3, lease_until = ?4, payment_method = ?5, "
-	                     "updated_at = ?6, open = (?3 = 'releasing') "
+	                     "updated_at = ?6, open = CASE WHEN ?3 = 'releasing' THEN 1 ELSE 0 END "
 	                     "WHERE id = ?1 AND lease_token = ?2",
 	/* Delivered numbers whose life needs a look: a scheduled release
 	 * coming due (within the margin ?2 of the period's end), or a period
@@ -253,6 +261,57 @@ static const char *const sql[S__MAX] = {
 };
 
 /*
+ * PostgreSQL's text of the statements that differ (store-pg.c turns ?NNN
+ * into $NNN); the others are the same for both. What SQLite's single
+ * writer gave for free is said where it is replaced:
+ *
+ * - the claim: under BEGIN IMMEDIATE, the Idempotency-Key's lookup and the
+ *   inserts are one writer's; on PostgreSQL two twins of one request
+ *   (same account, same key) would both miss the record. The claim takes
+ *   a transaction-scoped advisory lock on the account first (S_CLAIM_LOCK):
+ *   an account's claims queue, others' do not. Two accounts buying one
+ *   number meet at the partial unique index, as in SQLite (unique_violation
+ *   is EIN_USE).
+ * - leases: the fenced UPDATEs (WHERE lease_token = .. / lease_until <= ..)
+ *   are re-checked by PostgreSQL on the row it waited for (READ COMMITTED):
+ *   of two nodes taking one lease, one changes the row, the other none.
+ * - the next webhook event: FOR UPDATE SKIP LOCKED, so that workers of
+ *   several nodes each take another one instead of queueing on the first.
+ */
+static const char *const sql_pg[S__MAX] = {
+	[S_BEGIN] = "BEGIN",
+	[S_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
+	[S_USER_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_version",
+	[S_ACCOUNT_INSERT] = ACCOUNT_INSERT " RETURNING id",
+	[S_PURCHASE_INSERT] = PURCHASE_INSERT " RETURNING id",
+	[S_OFFER_PUT] = "INSERT INTO offers (account_id, phone_number, country_code, "
+	                "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, '')) "
+	                "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
+	                "country_code = excluded.country_code, type = excluded.type, "
+	                "price_cents = excluded.price_cents, "
+	                "stripe_price_id = excluded.stripe_price_id, "
+	                "sms_capable = excluded.sms_capable, expires_at = excluded.expires_at, "
+	                "region = excluded.region",
+	[S_PURCHASE_LEASE] =
+	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
+	    "settle_at = greatest(settle_at, lease_until + ?4) "
+	    "WHERE id = ?1 AND open = 1 AND lease_until <= ?2",
+	[S_NUMBERS_LIST] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.account_id = ?1 "
+	                   "AND (?2 = 0 OR (n.sms_capable = 1 AND n.status <> 'released')) "
+	                   "ORDER BY n.id DESC LIMIT nullif(?3, -1) OFFSET ?4",
+	[S_EVENT_NEXT] = "SELECT id, type, coalesce(object_id, ''), created FROM stripe_events "
+	                 "WHERE done_at IS NULL AND lease_until <= ?1 ORDER BY received_at LIMIT 1 "
+	                 "FOR UPDATE SKIP LOCKED",
+	[S_CLAIM_LOCK] = "SELECT pg_advisory_xact_lock(?1)",
+};
+
+_Static_assert(PGQ_ROW == SQLITE_ROW && PGQ_DONE == SQLITE_DONE && PGQ_BUSY == SQLITE_BUSY &&
+    PGQ_NOMEM == SQLITE_NOMEM && PGQ_CONSTRAINT == SQLITE_CONSTRAINT &&
+    PGQ_CONSTRAINT_UNIQUE == SQLITE_CONSTRAINT_UNIQUE && PGQ_IOERR == SQLITE_IOERR &&
+    PGQ_CONSTRAINT_CHECK == SQLITE_CONSTRAINT_CHECK, "store-pg.h's codes are SQLite's");
+
+/*
  * Connections. A thread holds a database connection (struct conn: the
  * handle, its prepared statements, its WAL bookkeeping) only while it uses
  * the database: the store takes one from the process's pool for that file
@@ -271,9 +330,16 @@ static const char *const sql[S__MAX] = {
  */
 #define POOL_MAX 16
 
+/* A statement of the connection's backend: one of the two is set. */
+struct query {
+	sqlite3_stmt *lite;
+	struct pgq *pg;
+};
+
 struct conn {
-	sqlite3 *db;
-	sqlite3_stmt *st[S__MAX];
+	sqlite3 *db;            /* an SQLite file; or */
+	struct pgq_conn *pg;    /* a PostgreSQL server */
+	struct query st[S__MAX];
 	int wal_pages;          /* pages in the WAL at our last commit */
 	int ckpt_due;           /* our last commit took the WAL across a threshold */
 	long busy_timeout_ms;
@@ -284,6 +350,7 @@ struct conn {
 
 struct pool {
 	char *path;
+	int pg;                 /* path is a PostgreSQL URI */
 	long busy_timeout_ms;
 	int users;              /* stores open on it */
 	int opened;             /* connections open, lent or idle */
@@ -345,23 +412,23 @@ pur_state_at_rest(enum pur_state st)
 /* The column's text back to the enum: an unknown name (a newer program's
  * state) reads as PUR_STATE__MAX, which the flow refuses to drive. */
 static enum pur_state
-state_of(const unsigned char *t)
+state_of(const char *t)
 {
 	int i;
 
 	for (i = 0; t != NULL && i < PUR_STATE__MAX; i++)
-		if (strcmp((const char *)t, state_names[i]) == 0)
+		if (strcmp(t, state_names[i]) == 0)
 			return (enum pur_state)i;
 	return PUR_STATE__MAX;
 }
 
 static enum pur_outcome
-outcome_of(const unsigned char *t)
+outcome_of(const char *t)
 {
 	int i;
 
 	for (i = 1; t != NULL && i < PUR_OUTCOME__MAX; i++)
-		if (strcmp((const char *)t, outcome_names[i]) == 0)
+		if (strcmp(t, outcome_names[i]) == 0)
 			return (enum pur_outcome)i;
 	return t == NULL || *t == '\0' ? PUR_OUT_NONE : PUR_OUT_PROVIDER;
 }
@@ -427,19 +494,26 @@ on_busy(void *arg, int count)
 static enum purchase_err attach(struct pur_store *s, struct purchase_detail *d);
 static void detach(struct pur_store *s);
 
-static sqlite3_stmt *
+static struct query *
 get(struct pur_store *s, enum stmt id)
 {
 	struct conn *c;
+	struct query *st;
 
 	if (s->c == NULL && attach(s, NULL) != PURCHASE_OK)
 		return NULL;
 	c = s->c;
-	if (c->st[id] == NULL &&
-	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) !=
+	st = &c->st[id];
+	if (c->pg != NULL) {
+		if (st->pg == NULL)
+			st->pg = pgq_prepare(c->pg, sql_pg[id] != NULL ? sql_pg[id] : sql[id]);
+		return st->pg != NULL ? st : NULL;
+	}
+	if (st->lite == NULL &&
+	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->lite, NULL) !=
 	        SQLITE_OK)
 		return NULL;
-	return c->st[id];
+	return st;
 }
 
 /* The error of the statement that failed, or why there is no connection
@@ -447,28 +521,102 @@ get(struct pur_store *s, enum stmt id)
 static enum purchase_err
 db_err(const struct pur_store *s)
 {
-	return s->c != NULL ? map_rc(sqlite3_errcode(s->c->db)) : s->lost;
+	enum purchase_err err;
+
+	if (s->c == NULL)
+		return s->lost;
+	err = map_rc(s->c->pg != NULL ? pgq_errcode(s->c->pg) : sqlite3_errcode(s->c->db));
+	return err == PURCHASE_OK ? PURCHASE_EDB : err;
+}
+
+/* The statement's accessors, for either backend. */
+static int
+step(struct query *st)
+{
+	return st->pg != NULL ? pgq_step(st->pg) : sqlite3_step(st->lite);
 }
 
 static void
-done(sqlite3_stmt *st)
+bind_int(struct query *st, int i, int64_t v)
 {
-	if (st != NULL) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+	if (st->pg != NULL)
+		pgq_bind_int(st->pg, i, v);
+	else
+		sqlite3_bind_int64(st->lite, i, v);
+}
+
+/* Text that stays the caller's until the statement is done. */
+static void
+bind_bytes(struct query *st, int i, const char *v, size_t len)
+{
+	if (st->pg != NULL)
+		pgq_bind_text(st->pg, i, v, len);
+	else
+		sqlite3_bind_text(st->lite, i, v, (int)len, SQLITE_STATIC);
+}
+
+static void
+bind_text(struct query *st, int i, const char *v)
+{
+	bind_bytes(st, i, v, v != NULL ? strlen(v) : 0);
+}
+
+static int64_t
+col_int(struct query *st, int col)
+{
+	return st->pg != NULL ? pgq_int(st->pg, col) : sqlite3_column_int64(st->lite, col);
+}
+
+/* NULL for SQL NULL; *len (if asked) its length. */
+static const char *
+col_text(struct query *st, int col, size_t *len)
+{
+	const char *t;
+
+	if (st->pg != NULL)
+		return pgq_text(st->pg, col, len);
+	t = (const char *)sqlite3_column_text(st->lite, col);
+	if (len != NULL)
+		*len = t != NULL ? (size_t)sqlite3_column_bytes(st->lite, col) : 0;
+	return t;
+}
+
+static int64_t
+changes(const struct pur_store *s)
+{
+	return s->c->pg != NULL ? pgq_changes(s->c->pg) : sqlite3_changes(s->c->db);
+}
+
+static int64_t
+last_id(const struct pur_store *s)
+{
+	return s->c->pg != NULL ? pgq_last_id(s->c->pg) : sqlite3_last_insert_rowid(s->c->db);
+}
+
+static void
+done(struct query *st)
+{
+	if (st == NULL)
+		return;
+	if (st->pg != NULL) {
+		pgq_reset(st->pg);
+	} else {
+		sqlite3_reset(st->lite);
+		sqlite3_clear_bindings(st->lite);
 	}
 }
 
-/* Runs a statement that returns no rows. */
+/* Runs a statement and reads past its rows. */
 static enum purchase_err
 run(struct pur_store *s, enum stmt id)
 {
-	sqlite3_stmt *st = get(s, id);
+	struct query *st = get(s, id);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	rc = sqlite3_step(st);
+	while ((rc = step(st)) == SQLITE_ROW)
+		;
 	done(st);
 	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
@@ -546,13 +694,17 @@ queue_leave(struct pur_store *s)
 static int
 in_txn(const struct pur_store *s)
 {
-	return s->c != NULL && !sqlite3_get_autocommit(s->c->db);
+	if (s->c == NULL)
+		return 0;
+	return s->c->pg != NULL ? pgq_in_txn(s->c->pg) : !sqlite3_get_autocommit(s->c->db);
 }
 
 static const char *
 db_msg(const struct pur_store *s)
 {
-	return s->c != NULL ? sqlite3_errmsg(s->c->db) : purchase_strerror(s->lost);
+	if (s->c == NULL)
+		return purchase_strerror(s->lost);
+	return s->c->pg != NULL ? pgq_errmsg(s->c->pg) : sqlite3_errmsg(s->c->db);
 }
 
 static enum purchase_err
@@ -565,6 +717,17 @@ begin_sync(struct pur_store *s, enum sync want)
 	s->txn_full = want == FULL;
 	if (s->c == NULL && (err = attach(s, NULL)) != PURCHASE_OK)
 		return err;
+	if (s->c->pg != NULL) {
+		/* FULL: the server's own synchronous commit (the WAL flushed
+		 * before COMMIT returns). NORMAL: asynchronous commit, the
+		 * counterpart of SQLite's: a crash of ours loses nothing, one
+		 * of the server may lose the last ~0.6 s (3 x wal_writer_delay),
+		 * and the next synced commit makes it durable too. One round
+		 * trip either way (the simple protocol takes both). */
+		int rc = pgq_exec(s->c->pg, want == FULL ? "BEGIN" :
+		    "BEGIN; SET LOCAL synchronous_commit TO off");
+		return map_rc(rc);
+	}
 	queue_enter(s);
 	if ((err = run(s, S_BEGIN)) != PURCHASE_OK)
 		queue_leave(s);
@@ -642,7 +805,7 @@ commit(struct pur_store *s)
 	if (err != PURCHASE_OK && in_txn(s))
 		(void)run(s, S_ROLLBACK);
 	queue_leave(s);
-	if (err == PURCHASE_OK && s->txn_full)
+	if (err == PURCHASE_OK && s->txn_full && s->c->pg == NULL)
 		err = sync_wal(s);
 	s->txn_full = 0;
 	return err;
@@ -658,31 +821,25 @@ rollback(struct pur_store *s)
 
 /* Steps a statement that returns no rows, and resets it. */
 static enum purchase_err
-exec(sqlite3_stmt *st)
+exec(struct query *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = step(st);
 
 	done(st);
 	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
 
 static void
-copy_col(sqlite3_stmt *st, int col, char *dst, size_t n)
+copy_col(struct query *st, int col, char *dst, size_t n)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	size_t len;
+	const char *t = col_text(st, col, &len);
 
 	if (len >= n)
 		len = n - 1;
 	if (len > 0)
 		memcpy(dst, t, len);
 	dst[len] = '\0';
-}
-
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
 /*
@@ -742,8 +899,8 @@ pur_store_checkpoint(struct pur_store *s, int last)
 	struct conn *c;
 	int due;
 
-	if (s == NULL)
-		return;
+	if (s == NULL || s->pool->pg)
+		return; /* (PostgreSQL checkpoints on its own) */
 	due = s->ckpt_due || (s->c != NULL && s->c->ckpt_due);
 	if ((!last && !due) || (s->c == NULL && attach(s, NULL) != PURCHASE_OK))
 		return;
@@ -764,9 +921,12 @@ conn_close(struct conn *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < S__MAX; i++)
-		sqlite3_finalize(c->st[i]);
+	for (i = 0; i < S__MAX; i++) {
+		sqlite3_finalize(c->st[i].lite);
+		pgq_finalize(c->st[i].pg);
+	}
 	sqlite3_close(c->db);
+	pgq_close(c->pg);
 	if (c->queue_fd >= 0)
 		close(c->queue_fd);
 	free(c);
@@ -795,6 +955,18 @@ conn_open(const struct pool *p, struct conn **out, struct purchase_detail *d)
 		return pur_error_set(d, PURCHASE_ENOMEM, "open %s: out of memory", p->path);
 	c->busy_timeout_ms = p->busy_timeout_ms;
 	c->queue_fd = -2; /* not opened yet */
+	if (p->pg) {
+		char msg[256];
+		c->queue_fd = -1; /* the server queues its writers */
+		rc = pgq_open(p->path, p->busy_timeout_ms, &c->pg, msg, sizeof(msg));
+		if (rc != PGQ_OK) {
+			err = pur_error_set(d, map_rc(rc), "connect to PostgreSQL: %s", msg);
+			conn_close(c);
+			return err == PURCHASE_OK ? PURCHASE_EDB : err;
+		}
+		*out = c;
+		return PURCHASE_OK;
+	}
 	rc = sqlite3_open_v2(p->path, &c->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, pur_store_vfs());
 	if (rc != SQLITE_OK) {
@@ -850,6 +1022,7 @@ pool_get(const char *path, long busy_timeout_ms)
 			p = NULL;
 		} else {
 			p->busy_timeout_ms = busy_timeout_ms;
+			p->pg = pgq_is_uri(path);
 			pthread_mutex_init(&p->lock, NULL);
 			pthread_cond_init(&p->given, NULL);
 			p->next = pools;
@@ -941,9 +1114,20 @@ detach(struct pur_store *s)
 	struct conn *c = s->c;
 	struct pool *p = s->pool;
 
-	if (c == NULL || s->queued || !sqlite3_get_autocommit(c->db))
+	if (c == NULL || s->queued || in_txn(s))
 		return;
-	(void)pur_store_vfs_flush();
+	if (c->pg != NULL && !pgq_usable(c->pg)) {
+		/* The server went away: not lent again. */
+		s->c = NULL;
+		conn_close(c);
+		pthread_mutex_lock(&p->lock);
+		p->opened--;
+		pthread_cond_signal(&p->given);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (c->pg == NULL)
+		(void)pur_store_vfs_flush();
 	s->ckpt_due |= c->ckpt_due;
 	c->ckpt_due = 0;
 	s->c = NULL;
@@ -1003,21 +1187,24 @@ pur_store_close(struct pur_store *s)
 enum purchase_err
 pur_store_schema_version(struct pur_store *s, int *version)
 {
-	sqlite3_stmt *st = get(s, S_USER_VERSION);
+	struct query *st = get(s, S_USER_VERSION);
 	int rc;
 
 	*version = 0;
 	if (st == NULL)
 		return db_err(s);
-	rc = sqlite3_step(st);
+	rc = step(st);
 	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
+		*version = (int)col_int(st, 0);
 	done(st);
+	if (rc == PGQ_NO_TABLE)
+		return PURCHASE_OK; /* a PostgreSQL database not set up yet */
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
 
 /* Runs every statement of a script (no sqlite3_exec: each statement is
- * prepared, stepped and finalized, so an authorizer sees each). */
+ * prepared, stepped and finalized, so an authorizer sees each). On
+ * PostgreSQL the script goes as one simple query. */
 static enum purchase_err
 run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
 {
@@ -1028,6 +1215,12 @@ run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
 
 	if (s->c == NULL && (err = attach(s, d)) != PURCHASE_OK)
 		return err;
+	if (s->c->pg != NULL) {
+		if ((rc = pgq_exec(s->c->pg, text)) != PGQ_OK)
+			return pur_error_set(d, map_rc(rc) == PURCHASE_EBUSY ? PURCHASE_EBUSY :
+			    PURCHASE_EDB, "%s", db_msg(s));
+		return PURCHASE_OK;
+	}
 	while (*tail != '\0') {
 		if (sqlite3_prepare_v2(s->c->db, tail, -1, &st, &tail) != SQLITE_OK)
 			return pur_error_set(d, db_err(s) == PURCHASE_EBUSY ?
@@ -1050,6 +1243,11 @@ run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
  * keys are off while they run -- a migration may rebuild a table others
  * reference, which SQLite does by copy, drop and rename -- and checked
  * before each commit.
+ *
+ * PostgreSQL starts at the current version: sql/pg/schema.sql (generated
+ * into pur_pg_schema) makes an empty database version PUR_SCHEMA_VERSION
+ * in one transaction, its version in the table schema_version; a later
+ * version comes with a migration for each backend.
  */
 #define NMIGRATIONS ((int)(sizeof(pur_migrations) / sizeof(pur_migrations[0])))
 _Static_assert(sizeof(pur_migrations) / sizeof(pur_migrations[0]) == PUR_SCHEMA_VERSION,
@@ -1086,21 +1284,37 @@ out:
 	return err;
 }
 
+static enum purchase_err
+migrate_pg(struct pur_store *s, struct purchase_detail *d)
+{
+	enum purchase_err err;
+
+	if ((err = begin(s)) != PURCHASE_OK)
+		return pur_error_set(d, err, "begin: %s", db_msg(s));
+	if ((err = run_script(s, pur_pg_schema, d)) != PURCHASE_OK) {
+		rollback(s);
+		return err;
+	}
+	return commit(s);
+}
+
 enum purchase_err
 pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
 {
 	enum purchase_err err;
 	int v;
 
-	if ((err = run_script(s, "PRAGMA journal_mode=WAL", d)) != PURCHASE_OK)
+	if (!s->pool->pg && (err = run_script(s, "PRAGMA journal_mode=WAL", d)) != PURCHASE_OK)
 		return err;
 	if ((err = pur_store_schema_version(s, &v)) != PURCHASE_OK)
-		return pur_error_set(d, err, "cannot read the schema version");
-	if (v > NMIGRATIONS || v < 0)
+		return pur_error_set(d, err, "cannot read the schema version: %s", db_msg(s));
+	if (v > NMIGRATIONS || v < 0 || (s->pool->pg && v != 0 && v != NMIGRATIONS))
 		return pur_error_set(d, PURCHASE_ESCHEMA, "database is at schema version %d; "
 		    "this build knows version %d", v, PUR_SCHEMA_VERSION);
 	if (v == NMIGRATIONS)
 		return PURCHASE_OK;
+	if (s->pool->pg)
+		return migrate_pg(s, d);
 	if ((err = run_script(s, "PRAGMA foreign_keys=OFF", d)) != PURCHASE_OK)
 		return err;
 	for (; v < NMIGRATIONS && err == PURCHASE_OK; v++)
@@ -1123,18 +1337,106 @@ prices_only(void *arg, int action, const char *a, const char *b, const char *c,
 	return SQLITE_DENY;
 }
 
+/*
+ * PostgreSQL has no authorizer: a price script is read here instead, and
+ * must be only statements "INSERT INTO prices (columns) VALUES (literals)
+ * [, (literals)]..." -- quoted strings, numbers, NULL, commas and
+ * parentheses after VALUES, comments anywhere. Anything else (a SELECT, a
+ * function call, a second table) is refused before it is sent.
+ */
+static int
+word_at(const char **p, const char *w)
+{
+	size_t n = strlen(w);
+
+	while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+		(*p)++;
+	if (strncasecmp(*p, w, n) != 0 || isalnum((unsigned char)(*p)[n]) || (*p)[n] == '_')
+		return 0;
+	*p += n;
+	return 1;
+}
+
+static int
+prices_script_ok(const char *t)
+{
+	int in_values = 0, depth = 0;
+
+	for (;;) {
+		while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+			t++;
+		if (t[0] == '-' && t[1] == '-') {
+			t += strcspn(t, "\n");
+			continue;
+		}
+		if (*t == '\0')
+			return depth == 0;
+		if (!in_values) {
+			const char *cols;
+			if (!word_at(&t, "INSERT") || !word_at(&t, "INTO") || !word_at(&t, "prices"))
+				return 0;
+			while (*t == ' ' || *t == '\t')
+				t++;
+			if (*t != '(')
+				return 0;
+			cols = t + 1;
+			t += strcspn(t, ")");
+			if (*t != ')' || strspn(cols, "abcdefghijklmnopqrstuvwxyz_, \t") !=
+			        (size_t)(t - cols))
+				return 0;
+			t++;
+			if (!word_at(&t, "VALUES"))
+				return 0;
+			in_values = 1;
+			continue;
+		}
+		if (*t == '\'') {
+			for (t++; *t != '\0'; t++)
+				if (*t == '\'' && *++t != '\'')
+					break;
+			if (t[-1] != '\'')
+				return 0;
+		} else if (*t == '(') {
+			depth++, t++;
+		} else if (*t == ')') {
+			if (--depth < 0)
+				return 0;
+			t++;
+		} else if (*t == ',') {
+			t++;
+		} else if (*t == ';') {
+			if (depth != 0)
+				return 0;
+			in_values = 0, t++;
+		} else if (*t == '-' || isdigit((unsigned char)*t)) {
+			t++;
+			while (isdigit((unsigned char)*t) || *t == '.')
+				t++;
+		} else if (!word_at(&t, "NULL")) {
+			return 0;
+		}
+	}
+}
+
 enum purchase_err
 pur_store_load_prices(struct pur_store *s, const char *text, struct purchase_detail *d)
 {
 	enum purchase_err err;
 
+	if (s->pool->pg && !prices_script_ok(text))
+		return pur_error_set(d, PURCHASE_EDB, "a price list may only INSERT INTO prices "
+		    "(columns) VALUES (literals)");
 	if ((err = begin(s)) != PURCHASE_OK)
 		return pur_error_set(d, err, "begin: %s", db_msg(s));
 	if ((err = run(s, S_PRICES_CLEAR)) != PURCHASE_OK)
 		goto out;
-	sqlite3_set_authorizer(s->c->db, prices_only, NULL);
-	err = run_script(s, text, d);
-	sqlite3_set_authorizer(s->c->db, NULL, NULL);
+	if (s->c->pg != NULL) {
+		err = run_script(s, text, d);
+	} else {
+		sqlite3_set_authorizer(s->c->db, prices_only, NULL);
+		err = run_script(s, text, d);
+		sqlite3_set_authorizer(s->c->db, NULL, NULL);
+	}
 	if (err != PURCHASE_OK)
 		goto out;
 	return commit(s);
@@ -1147,7 +1449,7 @@ enum purchase_err
 pur_store_account_insert(struct pur_store *s, const char *name, const char *cus, int64_t now,
     int64_t *id)
 {
-	sqlite3_stmt *st = get(s, S_ACCOUNT_INSERT);
+	struct query *st = get(s, S_ACCOUNT_INSERT);
 	enum purchase_err err;
 	int rc;
 
@@ -1157,29 +1459,29 @@ pur_store_account_insert(struct pur_store *s, const char *name, const char *cus,
 		return err;
 	bind_text(st, 1, name);
 	bind_text(st, 2, cus);
-	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
+	bind_int(st, 3, now);
+	rc = step(st);
 	done(st);
 	if (rc != SQLITE_DONE) {
 		rollback(s);
 		return (rc & 0xff) == SQLITE_CONSTRAINT ? PURCHASE_EINVAL : map_rc(rc);
 	}
-	*id = sqlite3_last_insert_rowid(s->c->db);
+	*id = last_id(s);
 	return commit(s);
 }
 
 enum purchase_err
 pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out)
 {
-	sqlite3_stmt *st = get(s, S_ACCOUNT_GET);
+	struct query *st = get(s, S_ACCOUNT_GET);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, id);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(st, 0);
+		out->id = col_int(st, 0);
 		copy_col(st, 1, out->name, sizeof(out->name));
 		copy_col(st, 2, out->stripe_customer, sizeof(out->stripe_customer));
 	}
@@ -1193,17 +1495,17 @@ enum purchase_err
 pur_store_key_insert(struct pur_store *s, int64_t account_id, const char *prefix,
     const char *hash_hex, int64_t now)
 {
-	sqlite3_stmt *st = get(s, S_KEY_INSERT);
+	struct query *st = get(s, S_KEY_INSERT);
 	enum purchase_err err;
 
 	if (st == NULL)
 		return db_err(s);
 	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(st, 1, account_id);
+	bind_int(st, 1, account_id);
 	bind_text(st, 2, prefix);
 	bind_text(st, 3, hash_hex);
-	sqlite3_bind_int64(st, 4, now);
+	bind_int(st, 4, now);
 	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
@@ -1215,15 +1517,15 @@ enum purchase_err
 pur_store_key_lookup(struct pur_store *s, const char *prefix, int64_t *account_id,
     char hash_hex[65])
 {
-	sqlite3_stmt *st = get(s, S_KEY_LOOKUP);
+	struct query *st = get(s, S_KEY_LOOKUP);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
 	bind_text(st, 1, prefix);
-	rc = sqlite3_step(st);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
-		*account_id = sqlite3_column_int64(st, 0);
+		*account_id = col_int(st, 0);
 		copy_col(st, 1, hash_hex, 65);
 	}
 	done(st);
@@ -1235,7 +1537,7 @@ pur_store_key_lookup(struct pur_store *s, const char *prefix, int64_t *account_i
 enum purchase_err
 pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 {
-	sqlite3_stmt *st = get(s, S_KEY_REVOKE);
+	struct query *st = get(s, S_KEY_REVOKE);
 	enum purchase_err err;
 
 	if (st == NULL)
@@ -1243,12 +1545,12 @@ pur_store_key_revoke(struct pur_store *s, const char *prefix, int64_t now)
 	if ((err = begin(s)) != PURCHASE_OK)
 		return err;
 	bind_text(st, 1, prefix);
-	sqlite3_bind_int64(st, 2, now);
+	bind_int(st, 2, now);
 	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->c->db) == 0) {
+	if (changes(s) == 0) {
 		rollback(s);
 		return PURCHASE_ENOT_FOUND;
 	}
@@ -1259,16 +1561,16 @@ enum purchase_err
 pur_store_price_get(struct pur_store *s, const char *country, const char *type,
     int64_t *cents, char price_id[PUR_ID_MAX])
 {
-	sqlite3_stmt *st = get(s, S_PRICE_GET);
+	struct query *st = get(s, S_PRICE_GET);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
 	bind_text(st, 1, country);
 	bind_text(st, 2, type);
-	rc = sqlite3_step(st);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
-		*cents = sqlite3_column_int64(st, 0);
+		*cents = col_int(st, 0);
 		copy_col(st, 1, price_id, PUR_ID_MAX);
 	}
 	done(st);
@@ -1281,7 +1583,7 @@ enum purchase_err
 pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit, int64_t now,
     int64_t *retry_after)
 {
-	sqlite3_stmt *st;
+	struct query *st;
 	enum purchase_err err = PURCHASE_OK;
 	int rc;
 
@@ -1289,13 +1591,13 @@ pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit,
 		return PURCHASE_OK;
 	if ((st = get(s, S_RATE_GET)) == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, account_id);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 0) > now - 60 && sqlite3_column_int64(st, 1) >= limit) {
+		if (col_int(st, 0) > now - 60 && col_int(st, 1) >= limit) {
 			err = PURCHASE_ERATE;
 			/* The window starts over a minute after it began. */
-			*retry_after = sqlite3_column_int64(st, 0) + 60 - now;
+			*retry_after = col_int(st, 0) + 60 - now;
 		}
 	} else if (rc != SQLITE_DONE) {
 		err = map_rc(rc);
@@ -1308,7 +1610,7 @@ enum purchase_err
 pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
     size_t n, int64_t now)
 {
-	sqlite3_stmt *put = get(s, S_OFFER_PUT), *bump = get(s, S_RATE_BUMP),
+	struct query *put = get(s, S_OFFER_PUT), *bump = get(s, S_RATE_BUMP),
 	             *prune = get(s, S_OFFER_PRUNE);
 	enum purchase_err err;
 	size_t i;
@@ -1320,28 +1622,28 @@ pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_o
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(put, 1, account_id);
+		bind_int(put, 1, account_id);
 		bind_text(put, 2, rows[i].phone_number);
 		bind_text(put, 3, rows[i].country_code);
 		bind_text(put, 4, rows[i].type);
-		sqlite3_bind_int64(put, 5, rows[i].price_cents);
+		bind_int(put, 5, rows[i].price_cents);
 		bind_text(put, 6, rows[i].stripe_price_id);
-		sqlite3_bind_int(put, 7, rows[i].sms_capable);
-		sqlite3_bind_int64(put, 8, rows[i].expires_at);
+		bind_int(put, 7, rows[i].sms_capable);
+		bind_int(put, 8, rows[i].expires_at);
 		bind_text(put, 9, rows[i].region);
-		rc = sqlite3_step(put);
+		rc = step(put);
 		done(put);
 		if (rc != SQLITE_DONE)
 			goto fail;
 	}
-	sqlite3_bind_int64(bump, 1, account_id);
-	sqlite3_bind_int64(bump, 2, now);
-	rc = sqlite3_step(bump);
+	bind_int(bump, 1, account_id);
+	bind_int(bump, 2, now);
+	rc = step(bump);
 	done(bump);
 	if (rc != SQLITE_DONE)
 		goto fail;
-	sqlite3_bind_int64(prune, 1, now);
-	rc = sqlite3_step(prune);
+	bind_int(prune, 1, now);
+	rc = step(prune);
 	done(prune);
 	if (rc != SQLITE_DONE)
 		goto fail;
@@ -1355,24 +1657,24 @@ enum purchase_err
 pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, int64_t now,
     struct pur_offer_row *out)
 {
-	sqlite3_stmt *st = get(s, S_OFFER_GET);
+	struct query *st = get(s, S_OFFER_GET);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
+	bind_int(st, 1, account_id);
 	bind_text(st, 2, e164);
-	sqlite3_bind_int64(st, 3, now);
-	rc = sqlite3_step(st);
+	bind_int(st, 3, now);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
 		snprintf(out->phone_number, sizeof(out->phone_number), "%s", e164);
 		copy_col(st, 0, out->country_code, sizeof(out->country_code));
 		copy_col(st, 1, out->type, sizeof(out->type));
-		out->price_cents = sqlite3_column_int64(st, 2);
+		out->price_cents = col_int(st, 2);
 		copy_col(st, 3, out->stripe_price_id, sizeof(out->stripe_price_id));
-		out->sms_capable = sqlite3_column_int(st, 4);
-		out->expires_at = sqlite3_column_int64(st, 5);
+		out->sms_capable = col_int(st, 4);
+		out->expires_at = col_int(st, 5);
 		copy_col(st, 6, out->region, sizeof(out->region));
 	}
 	done(st);
@@ -1385,19 +1687,19 @@ enum purchase_err
 pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t since,
     long *count, int64_t *oldest)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASE_COUNT);
+	struct query *st = get(s, S_PURCHASE_COUNT);
 	int rc;
 
 	*count = 0;
 	*oldest = 0;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, since);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, account_id);
+	bind_int(st, 2, since);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
-		*count = (long)sqlite3_column_int64(st, 0);
-		*oldest = sqlite3_column_int64(st, 1);
+		*count = (long)col_int(st, 0);
+		*oldest = col_int(st, 1);
 	}
 	done(st);
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
@@ -1407,14 +1709,14 @@ pur_store_purchase_count_since(struct pur_store *s, int64_t account_id, int64_t 
 static enum purchase_err
 exists(struct pur_store *s, enum stmt id, const char *key, int *found)
 {
-	sqlite3_stmt *st = get(s, id);
+	struct query *st = get(s, id);
 	int rc;
 
 	*found = 0;
 	if (st == NULL)
 		return db_err(s);
 	bind_text(st, 1, key);
-	rc = sqlite3_step(st);
+	rc = step(st);
 	*found = rc == SQLITE_ROW;
 	done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
@@ -1442,23 +1744,22 @@ enum purchase_err
 pur_store_idem_get(struct pur_store *s, int64_t account_id, const char *key,
     struct pur_idem *out)
 {
-	sqlite3_stmt *st = get(s, S_IDEM_GET);
+	struct query *st = get(s, S_IDEM_GET);
 	enum purchase_err err = PURCHASE_OK;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
+	bind_int(st, 1, account_id);
 	bind_text(st, 2, key);
-	rc = sqlite3_step(st);
+	rc = step(st);
 	if (rc == SQLITE_ROW) {
 		copy_col(st, 0, out->request_hash, sizeof(out->request_hash));
-		out->purchase_id = sqlite3_column_int64(st, 1);
-		out->status = sqlite3_column_int(st, 2);
+		out->purchase_id = col_int(st, 1);
+		out->status = col_int(st, 2);
 		if (out->status != 0) {
-			const void *b = sqlite3_column_blob(st, 3);
-			out->len = (size_t)sqlite3_column_bytes(st, 3);
+			const char *b = col_text(st, 3, &out->len);
 			if ((out->body = malloc(out->len + 1)) == NULL) {
 				err = PURCHASE_ENOMEM;
 			} else {
@@ -1480,7 +1781,7 @@ enum purchase_err
 pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
     const char *request_hash, int64_t now, struct pur_idem *idem)
 {
-	sqlite3_stmt *ins = get(s, S_PURCHASE_INSERT), *iins = get(s, S_IDEM_INSERT);
+	struct query *ins = get(s, S_PURCHASE_INSERT), *iins = get(s, S_IDEM_INSERT);
 	enum purchase_err err;
 	int rc;
 
@@ -1494,7 +1795,23 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	/* Under the write lock: a record of the key wins over everything (a
-	 * concurrent twin of this request), then a live number. */
+	 * concurrent twin of this request), then a live number. (PostgreSQL:
+	 * the account's lock; see sql_pg.) */
+	if (s->c->pg != NULL && key != NULL) {
+		struct query *lk = get(s, S_CLAIM_LOCK);
+		if (lk == NULL) {
+			err = db_err(s);
+			goto out;
+		}
+		bind_int(lk, 1, p->account_id);
+		while ((rc = step(lk)) == SQLITE_ROW)
+			;
+		done(lk);
+		if (rc != SQLITE_DONE) {
+			err = map_rc(rc);
+			goto out;
+		}
+	}
 	if (key != NULL) {
 		err = pur_store_idem_get(s, p->account_id, key, idem);
 		if (err == PURCHASE_OK) {
@@ -1506,21 +1823,21 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	}
 	/* (The partial unique index over live purchases -- a delivered
 	 * number's purchase is live -- refuses a second buyer below.) */
-	sqlite3_bind_int64(ins, 1, p->account_id);
+	bind_int(ins, 1, p->account_id);
 	bind_text(ins, 2, p->phone_number);
 	bind_text(ins, 3, p->country_code);
 	bind_text(ins, 4, p->type);
-	sqlite3_bind_int64(ins, 5, p->price_cents);
+	bind_int(ins, 5, p->price_cents);
 	bind_text(ins, 6, p->stripe_price_id);
-	sqlite3_bind_int(ins, 7, p->sms_capable);
+	bind_int(ins, 7, p->sms_capable);
 	bind_text(ins, 8, p->stripe_customer);
 	bind_text(ins, 9, p->payment_method);
-	sqlite3_bind_int64(ins, 10, p->lease_until);
-	sqlite3_bind_int64(ins, 11, now);
+	bind_int(ins, 10, p->lease_until);
+	bind_int(ins, 11, now);
 	if (p->nonce[0] != '\0')
 		bind_text(ins, 12, p->nonce);
 	bind_text(ins, 13, p->region);
-	rc = sqlite3_step(ins);
+	rc = step(ins);
 	done(ins);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		/* The partial unique index: a live purchase of this number. */
@@ -1531,16 +1848,16 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 		err = map_rc(rc);
 		goto out;
 	}
-	p->id = sqlite3_last_insert_rowid(s->c->db);
+	p->id = last_id(s);
 	p->lease_token = 1;
 	p->state = PUR_PENDING;
 	p->created_at = now;
 	if (key != NULL) {
-		sqlite3_bind_int64(iins, 1, p->account_id);
+		bind_int(iins, 1, p->account_id);
 		bind_text(iins, 2, key);
 		bind_text(iins, 3, request_hash);
-		sqlite3_bind_int64(iins, 4, p->id);
-		sqlite3_bind_int64(iins, 5, now);
+		bind_int(iins, 4, p->id);
+		bind_int(iins, 5, now);
 		if ((err = exec(iins)) != PURCHASE_OK)
 			goto out;
 	}
@@ -1551,43 +1868,43 @@ out:
 }
 
 static void
-purchase_from_row(sqlite3_stmt *st, struct pur_purchase *p)
+purchase_from_row(struct query *st, struct pur_purchase *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(st, 0);
-	p->account_id = sqlite3_column_int64(st, 1);
+	p->id = col_int(st, 0);
+	p->account_id = col_int(st, 1);
 	copy_col(st, 2, p->phone_number, sizeof(p->phone_number));
 	copy_col(st, 3, p->country_code, sizeof(p->country_code));
 	copy_col(st, 4, p->type, sizeof(p->type));
-	p->price_cents = sqlite3_column_int64(st, 5);
+	p->price_cents = col_int(st, 5);
 	copy_col(st, 6, p->stripe_price_id, sizeof(p->stripe_price_id));
-	p->sms_capable = sqlite3_column_int(st, 7);
+	p->sms_capable = col_int(st, 7);
 	copy_col(st, 8, p->stripe_customer, sizeof(p->stripe_customer));
 	copy_col(st, 9, p->payment_method, sizeof(p->payment_method));
-	p->state = state_of(sqlite3_column_text(st, 10));
-	p->outcome = outcome_of(sqlite3_column_text(st, 11));
+	p->state = state_of(col_text(st, 10, NULL));
+	p->outcome = outcome_of(col_text(st, 11, NULL));
 	copy_col(st, 12, p->subscription_id, sizeof(p->subscription_id));
 	copy_col(st, 13, p->invoice_id, sizeof(p->invoice_id));
 	copy_col(st, 14, p->number_sid, sizeof(p->number_sid));
-	p->period_end = sqlite3_column_int64(st, 15);
-	p->lease_token = sqlite3_column_int64(st, 16);
-	p->lease_until = sqlite3_column_int64(st, 17);
-	p->created_at = sqlite3_column_int64(st, 18);
+	p->period_end = col_int(st, 15);
+	p->lease_token = col_int(st, 16);
+	p->lease_until = col_int(st, 17);
+	p->created_at = col_int(st, 18);
 	copy_col(st, 19, p->nonce, sizeof(p->nonce));
-	p->settle_at = sqlite3_column_int64(st, 20);
+	p->settle_at = col_int(st, 20);
 	copy_col(st, 21, p->region, sizeof(p->region));
 }
 
 enum purchase_err
 pur_store_purchase_get(struct pur_store *s, int64_t id, struct pur_purchase *out)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASE_GET);
+	struct query *st = get(s, S_PURCHASE_GET);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, id);
+	rc = step(st);
 	if (rc == SQLITE_ROW)
 		purchase_from_row(st, out);
 	done(st);
@@ -1610,28 +1927,28 @@ pur_store_nonce_known(struct pur_store *s, const char *nonce, int *known)
 static enum purchase_err
 save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lease_until)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASE_SAVE);
+	struct query *st = get(s, S_PURCHASE_SAVE);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, p->id);
-	sqlite3_bind_int64(st, 2, p->lease_token);
+	bind_int(st, 1, p->id);
+	bind_int(st, 2, p->lease_token);
 	bind_text(st, 3, pur_state_name(p->state));
 	bind_text(st, 4, pur_outcome_name(p->outcome));
 	bind_text(st, 5, p->subscription_id);
 	bind_text(st, 6, p->invoice_id);
 	bind_text(st, 7, p->number_sid);
-	sqlite3_bind_int64(st, 8, p->period_end);
-	sqlite3_bind_int64(st, 9, lease_until);
-	sqlite3_bind_int64(st, 10, now);
+	bind_int(st, 8, p->period_end);
+	bind_int(st, 9, lease_until);
+	bind_int(st, 10, now);
 	bind_text(st, 11, p->payment_method);
-	sqlite3_bind_int64(st, 12, p->settle_at);
-	rc = sqlite3_step(st);
+	bind_int(st, 12, p->settle_at);
+	rc = step(st);
 	done(st);
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
-	return sqlite3_changes(s->c->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+	return changes(s) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
 }
 
 /* Stores a decided reply on the purchase's idempotency record, if it has
@@ -1639,17 +1956,17 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 static enum purchase_err
 save_reply(struct pur_store *s, int64_t purchase_id, const struct purchase_reply *r)
 {
-	sqlite3_stmt *st = get(s, S_IDEM_REPLY);
+	struct query *st = get(s, S_IDEM_REPLY);
 	int rc;
 
 	if (r == NULL || r->body == NULL)
 		return PURCHASE_OK;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, purchase_id);
-	sqlite3_bind_int(st, 2, r->status);
-	sqlite3_bind_text(st, 3, r->body, (int)r->len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, purchase_id);
+	bind_int(st, 2, r->status);
+	bind_bytes(st, 3, r->body, r->len);
+	rc = step(st);
 	done(st);
 	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
 }
@@ -1674,20 +1991,20 @@ enum purchase_err
 pur_store_purchase_lease(struct pur_store *s, int64_t id, int64_t now, int64_t lease_until,
     int64_t settle, struct pur_purchase *p)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASE_LEASE);
+	struct query *st = get(s, S_PURCHASE_LEASE);
 	enum purchase_err err;
 
 	if (st == NULL)
 		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, lease_until);
-	sqlite3_bind_int64(st, 4, settle);
+	bind_int(st, 1, id);
+	bind_int(st, 2, now);
+	bind_int(st, 3, lease_until);
+	bind_int(st, 4, settle);
 	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->c->db) == 0) {
+	if (changes(s) == 0) {
 		/* At rest, absent, or someone else's lease still runs. */
 		err = pur_store_purchase_get(s, id, p);
 		if (err == PURCHASE_OK)
@@ -1708,35 +2025,35 @@ out:
 static enum purchase_err
 progress(struct pur_store *s, enum stmt id, const struct pur_purchase *p, int64_t now)
 {
-	sqlite3_stmt *st = get(s, id);
+	struct query *st = get(s, id);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, p->id);
-	sqlite3_bind_int64(st, 2, p->lease_token);
+	bind_int(st, 1, p->id);
+	bind_int(st, 2, p->lease_token);
 	if (id == S_PURCHASE_PROGRESS) {
 		bind_text(st, 3, pur_state_name(p->state));
 		bind_text(st, 4, p->subscription_id);
 		bind_text(st, 5, p->invoice_id);
 		bind_text(st, 6, p->number_sid);
-		sqlite3_bind_int64(st, 7, p->period_end);
+		bind_int(st, 7, p->period_end);
 		bind_text(st, 8, p->payment_method);
-		sqlite3_bind_int64(st, 9, p->settle_at);
-		sqlite3_bind_int64(st, 10, now);
+		bind_int(st, 9, p->settle_at);
+		bind_int(st, 10, now);
 	} else { /* S_PURCHASE_COMPLETE */
-		sqlite3_bind_int64(st, 3, now);
+		bind_int(st, 3, now);
 		bind_text(st, 4, p->subscription_id);
 		bind_text(st, 5, p->invoice_id);
 		bind_text(st, 6, p->number_sid);
-		sqlite3_bind_int64(st, 7, p->period_end);
+		bind_int(st, 7, p->period_end);
 		bind_text(st, 8, p->payment_method);
 	}
-	rc = sqlite3_step(st);
+	rc = step(st);
 	done(st);
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
-	return sqlite3_changes(s->c->db) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
+	return changes(s) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
 }
 
 enum purchase_err
@@ -1759,7 +2076,7 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
     const struct purchase_number *num, const struct purchase_reply *reply, int64_t now,
     int durable)
 {
-	sqlite3_stmt *nins = get(s, S_NUMBER_INSERT);
+	struct query *nins = get(s, S_NUMBER_INSERT);
 	enum purchase_err err;
 
 	if (nins == NULL)
@@ -1776,17 +2093,17 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 	if (err != PURCHASE_OK)
 		goto out;
 	if (num != NULL) {
-		sqlite3_bind_int64(nins, 1, p->account_id);
-		sqlite3_bind_int64(nins, 2, p->id);
+		bind_int(nins, 1, p->account_id);
+		bind_int(nins, 2, p->id);
 		bind_text(nins, 3, num->phone_number);
 		bind_text(nins, 4, num->country_code);
 		bind_text(nins, 5, num->type);
-		sqlite3_bind_int(nins, 6, num->sms_capable);
-		sqlite3_bind_int64(nins, 7, num->price_cents);
+		bind_int(nins, 6, num->sms_capable);
+		bind_int(nins, 7, num->price_cents);
 		bind_text(nins, 8, p->subscription_id);
 		bind_text(nins, 9, p->number_sid);
-		sqlite3_bind_int64(nins, 10, num->period_end);
-		sqlite3_bind_int64(nins, 11, now);
+		bind_int(nins, 10, num->period_end);
+		bind_int(nins, 11, now);
 		bind_text(nins, 12, num->region);
 		if ((err = exec(nins)) != PURCHASE_OK)
 			goto out;
@@ -1803,16 +2120,16 @@ enum purchase_err
 pur_store_purchases_stale(struct pur_store *s, int64_t now, int64_t *ids, size_t max,
     size_t *n)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASE_STALE);
+	struct query *st = get(s, S_PURCHASE_STALE);
 	int rc;
 
 	*n = 0;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	bind_int(st, 1, now);
+	bind_int(st, 2, (int64_t)max);
+	while ((rc = step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = col_int(st, 0);
 	done(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
@@ -1822,14 +2139,14 @@ pur_store_unfinished_each(struct pur_store *s,
     int (*fn)(void *arg, int64_t id, const char *e164, const char *state, int64_t lease_until),
     void *arg)
 {
-	sqlite3_stmt *st = get(s, S_PURCHASES_UNFINISHED);
+	struct query *st = get(s, S_PURCHASES_UNFINISHED);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-		        (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3)) != 0)
+	while ((rc = step(st)) == SQLITE_ROW)
+		if (fn(arg, col_int(st, 0), col_text(st, 1, NULL),
+		        col_text(st, 2, NULL), col_int(st, 3)) != 0)
 			break;
 	done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
@@ -1838,7 +2155,7 @@ pur_store_unfinished_each(struct pur_store *s,
 enum purchase_err
 pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t now)
 {
-	sqlite3_stmt *del = get(s, S_IDEM_DELETE), *pdel = get(s, S_PURCHASE_DELETE);
+	struct query *del = get(s, S_IDEM_DELETE), *pdel = get(s, S_PURCHASE_DELETE);
 	enum purchase_err err;
 
 	(void)now;
@@ -1848,14 +2165,14 @@ pur_store_purchase_abandon(struct pur_store *s, struct pur_purchase *p, int64_t 
 	 * ends it (it never reached Stripe's write endpoints). */
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(del, 1, p->id);
+	bind_int(del, 1, p->id);
 	if ((err = exec(del)) != PURCHASE_OK)
 		goto out;
-	sqlite3_bind_int64(pdel, 1, p->id);
-	sqlite3_bind_int64(pdel, 2, p->lease_token);
+	bind_int(pdel, 1, p->id);
+	bind_int(pdel, 2, p->lease_token);
 	if ((err = exec(pdel)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->c->db) != 1) {
+	if (changes(s) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
 	}
@@ -1873,16 +2190,16 @@ pur_store_counts(struct pur_store *s, void (*fn)(void *arg, const char *what, co
 		enum stmt id;
 		const char *what;
 	} q[] = {{S_COUNT_PURCHASES, "purchases"}, {S_COUNT_NUMBERS, "numbers"}};
-	sqlite3_stmt *st;
+	struct query *st;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		if ((st = get(s, q[i].id)) == NULL)
 			return db_err(s);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			fn(arg, q[i].what, (const char *)sqlite3_column_text(st, 0),
-			    sqlite3_column_int64(st, 1));
+		while ((rc = step(st)) == SQLITE_ROW)
+			fn(arg, q[i].what, col_text(st, 0, NULL),
+			    col_int(st, 1));
 		done(st);
 		if (rc != SQLITE_DONE)
 			return map_rc(rc);
@@ -1893,34 +2210,34 @@ pur_store_counts(struct pur_store *s, void (*fn)(void *arg, const char *what, co
 /* --- numbers ------------------------------------------------------------ */
 
 static void
-number_from_row(sqlite3_stmt *st, struct pur_number *n)
+number_from_row(struct query *st, struct pur_number *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->id = sqlite3_column_int64(st, 0);
-	n->account_id = sqlite3_column_int64(st, 1);
-	n->purchase_id = sqlite3_column_int64(st, 2);
+	n->id = col_int(st, 0);
+	n->account_id = col_int(st, 1);
+	n->purchase_id = col_int(st, 2);
 	copy_col(st, 3, n->phone_number, sizeof(n->phone_number));
 	copy_col(st, 4, n->country_code, sizeof(n->country_code));
 	copy_col(st, 5, n->type, sizeof(n->type));
 	copy_col(st, 6, n->region, sizeof(n->region));
-	n->sms_capable = sqlite3_column_int(st, 7);
-	n->price_cents = sqlite3_column_int64(st, 8);
+	n->sms_capable = col_int(st, 7);
+	n->price_cents = col_int(st, 8);
 	copy_col(st, 9, n->status, sizeof(n->status));
 	copy_col(st, 10, n->nickname, sizeof(n->nickname));
 	copy_col(st, 11, n->subscription_id, sizeof(n->subscription_id));
 	copy_col(st, 12, n->number_sid, sizeof(n->number_sid));
-	n->period_end = sqlite3_column_int64(st, 13);
-	n->cancel_at_period_end = sqlite3_column_int(st, 14);
+	n->period_end = col_int(st, 13);
+	n->cancel_at_period_end = col_int(st, 14);
 	copy_col(st, 15, n->release_reason, sizeof(n->release_reason));
-	n->released_at = sqlite3_column_int64(st, 16);
-	n->created_at = sqlite3_column_int64(st, 17);
+	n->released_at = col_int(st, 16);
+	n->created_at = col_int(st, 17);
 }
 
 enum purchase_err
 pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy, int64_t limit,
     int64_t offset, struct pur_number **v, size_t *n)
 {
-	sqlite3_stmt *st = get(s, S_NUMBERS_LIST);
+	struct query *st = get(s, S_NUMBERS_LIST);
 	struct pur_number *a = NULL, *t;
 	size_t cap = 0, k = 0;
 	int rc;
@@ -1929,11 +2246,11 @@ pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy, int6
 	*n = 0;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int(st, 2, legacy != 0);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	bind_int(st, 1, account_id);
+	bind_int(st, 2, legacy != 0);
+	bind_int(st, 3, limit);
+	bind_int(st, 4, offset);
+	while ((rc = step(st)) == SQLITE_ROW) {
 		if (k == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((t = realloc(a, cap * sizeof(*a))) == NULL) {
@@ -1958,16 +2275,16 @@ pur_store_numbers_list(struct pur_store *s, int64_t account_id, int legacy, int6
 enum purchase_err
 pur_store_numbers_count(struct pur_store *s, int64_t account_id, int legacy, int64_t *total)
 {
-	sqlite3_stmt *st = get(s, S_NUMBERS_COUNT);
+	struct query *st = get(s, S_NUMBERS_COUNT);
 	int rc;
 
 	*total = 0;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int(st, 2, legacy != 0);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*total = sqlite3_column_int64(st, 0);
+	bind_int(st, 1, account_id);
+	bind_int(st, 2, legacy != 0);
+	if ((rc = step(st)) == SQLITE_ROW)
+		*total = col_int(st, 0);
 	done(st);
 	return rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
 }
@@ -1975,14 +2292,14 @@ pur_store_numbers_count(struct pur_store *s, int64_t account_id, int legacy, int
 enum purchase_err
 pur_store_number_get(struct pur_store *s, int64_t account_id, int64_t id, struct pur_number *out)
 {
-	sqlite3_stmt *st = get(s, S_NUMBER_GET);
+	struct query *st = get(s, S_NUMBER_GET);
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, account_id);
-	rc = sqlite3_step(st);
+	bind_int(st, 1, id);
+	bind_int(st, 2, account_id);
+	rc = step(st);
 	if (rc == SQLITE_ROW)
 		number_from_row(st, out);
 	done(st);
@@ -1995,22 +2312,22 @@ enum purchase_err
 pur_store_number_rename(struct pur_store *s, int64_t account_id, int64_t id,
     const char *nickname, int64_t now)
 {
-	sqlite3_stmt *st = get(s, S_NUMBER_RENAME);
+	struct query *st = get(s, S_NUMBER_RENAME);
 	enum purchase_err err;
 
 	if (st == NULL)
 		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, account_id);
+	bind_int(st, 1, id);
+	bind_int(st, 2, account_id);
 	bind_text(st, 3, nickname ? nickname : "");
-	sqlite3_bind_int64(st, 4, now);
+	bind_int(st, 4, now);
 	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->c->db) != 1) {
+	if (changes(s) != 1) {
 		rollback(s);
 		return PURCHASE_ENOT_FOUND;
 	}
@@ -2021,7 +2338,7 @@ enum purchase_err
 pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int64_t lease_until,
     struct pur_purchase *p, struct pur_number *n)
 {
-	sqlite3_stmt *st = get(s, S_NUMBER_TAKE);
+	struct query *st = get(s, S_NUMBER_TAKE);
 	enum purchase_err err;
 	int taken;
 
@@ -2029,12 +2346,12 @@ pur_store_number_take(struct pur_store *s, int64_t purchase_id, int64_t now, int
 		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(st, 1, purchase_id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, lease_until);
+	bind_int(st, 1, purchase_id);
+	bind_int(st, 2, now);
+	bind_int(st, 3, lease_until);
 	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
-	taken = sqlite3_changes(s->c->db) == 1;
+	taken = changes(s) == 1;
 	if ((err = pur_store_purchase_get(s, purchase_id, p)) != PURCHASE_OK)
 		goto out;
 	if (p->state != PUR_COMPLETE) {
@@ -2057,31 +2374,31 @@ enum purchase_err
 pur_store_number_save(struct pur_store *s, const struct pur_purchase *p,
     const struct pur_number *n, int64_t now, int64_t lease_until, int durable)
 {
-	sqlite3_stmt *ps = get(s, S_PURCHASE_STATE), *ns = get(s, S_NUMBER_SAVE);
+	struct query *ps = get(s, S_PURCHASE_STATE), *ns = get(s, S_NUMBER_SAVE);
 	enum purchase_err err;
 
 	if (ps == NULL || ns == NULL)
 		return db_err(s);
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(ps, 1, p->id);
-	sqlite3_bind_int64(ps, 2, p->lease_token);
+	bind_int(ps, 1, p->id);
+	bind_int(ps, 2, p->lease_token);
 	bind_text(ps, 3, pur_state_name(p->state));
-	sqlite3_bind_int64(ps, 4, lease_until);
+	bind_int(ps, 4, lease_until);
 	bind_text(ps, 5, p->payment_method);
-	sqlite3_bind_int64(ps, 6, now);
+	bind_int(ps, 6, now);
 	if ((err = exec(ps)) != PURCHASE_OK)
 		goto out;
-	if (sqlite3_changes(s->c->db) != 1) {
+	if (changes(s) != 1) {
 		err = PURCHASE_ELEASE;
 		goto out;
 	}
-	sqlite3_bind_int64(ns, 1, p->id);
+	bind_int(ns, 1, p->id);
 	bind_text(ns, 2, n->status);
-	sqlite3_bind_int64(ns, 3, n->period_end);
-	sqlite3_bind_int(ns, 4, n->cancel_at_period_end);
+	bind_int(ns, 3, n->period_end);
+	bind_int(ns, 4, n->cancel_at_period_end);
 	bind_text(ns, 5, n->release_reason);
-	sqlite3_bind_int64(ns, 6, now);
+	bind_int(ns, 6, now);
 	if ((err = exec(ns)) != PURCHASE_OK)
 		goto out;
 	return commit(s);
@@ -2094,7 +2411,7 @@ enum purchase_err
 pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const char *reason,
     int64_t now)
 {
-	sqlite3_stmt *st = get(s, S_NUMBER_RELEASED);
+	struct query *st = get(s, S_NUMBER_RELEASED);
 	enum purchase_err err;
 
 	if (st == NULL)
@@ -2104,8 +2421,8 @@ pur_store_number_released(struct pur_store *s, struct pur_purchase *p, const cha
 	p->state = PUR_RELEASED;
 	if ((err = save(s, p, now, 0)) != PURCHASE_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, p->id);
-	sqlite3_bind_int64(st, 2, now);
+	bind_int(st, 1, p->id);
+	bind_int(st, 2, now);
 	bind_text(st, 3, reason);
 	if ((err = exec(st)) != PURCHASE_OK)
 		goto out;
@@ -2118,15 +2435,15 @@ out:
 /* Up to max ids from a statement whose first column is one, bound by the
  * caller; the last parameter is the limit. */
 static enum purchase_err
-ids_of(struct pur_store *s, sqlite3_stmt *st, int limit_param, int64_t *ids, size_t max,
+ids_of(struct pur_store *s, struct query *st, int limit_param, int64_t *ids, size_t max,
     size_t *n)
 {
 	int rc;
 
 	*n = 0;
-	sqlite3_bind_int64(st, limit_param, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	bind_int(st, limit_param, (int64_t)max);
+	while ((rc = step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = col_int(st, 0);
 	done(st);
 	(void)s;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? PURCHASE_OK : map_rc(rc);
@@ -2136,13 +2453,13 @@ enum purchase_err
 pur_store_numbers_due(struct pur_store *s, int64_t now, int64_t margin, int64_t *ids,
     size_t max, size_t *n)
 {
-	sqlite3_stmt *st = get(s, S_NUMBERS_DUE);
+	struct query *st = get(s, S_NUMBERS_DUE);
 
 	*n = 0;
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, margin);
+	bind_int(st, 1, now);
+	bind_int(st, 2, margin);
 	return ids_of(s, st, 3, ids, max, n);
 }
 
@@ -2150,7 +2467,7 @@ enum purchase_err
 pur_store_numbers_of_customer(struct pur_store *s, const char *customer, int64_t *ids,
     size_t max, size_t *n)
 {
-	sqlite3_stmt *st = get(s, S_NUMBERS_OF_CUSTOMER);
+	struct query *st = get(s, S_NUMBERS_OF_CUSTOMER);
 
 	*n = 0;
 	if (st == NULL)
@@ -2163,14 +2480,14 @@ enum purchase_err
 pur_store_numbers_all(struct pur_store *s, int64_t account_id,
     int (*fn)(void *arg, const struct pur_number *n), void *arg)
 {
-	sqlite3_stmt *st = get(s, S_NUMBERS_ALL);
+	struct query *st = get(s, S_NUMBERS_ALL);
 	struct pur_number n;
 	int rc;
 
 	if (st == NULL)
 		return db_err(s);
-	sqlite3_bind_int64(st, 1, account_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	bind_int(st, 1, account_id);
+	while ((rc = step(st)) == SQLITE_ROW) {
 		number_from_row(st, &n);
 		if (fn(arg, &n) != 0)
 			break;
@@ -2185,7 +2502,7 @@ enum purchase_err
 pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t now, int isdone,
     int *dup)
 {
-	sqlite3_stmt *st = get(s, S_EVENT_INSERT);
+	struct query *st = get(s, S_EVENT_INSERT);
 	enum purchase_err err;
 
 	*dup = 0;
@@ -2197,15 +2514,15 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 	bind_text(st, 1, e->id);
 	bind_text(st, 2, e->type);
 	bind_text(st, 3, e->object_id);
-	sqlite3_bind_int64(st, 4, e->created);
-	sqlite3_bind_int64(st, 5, now);
+	bind_int(st, 4, e->created);
+	bind_int(st, 5, now);
 	if (isdone)
-		sqlite3_bind_int64(st, 6, now);
+		bind_int(st, 6, now);
 	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
 	}
-	if (sqlite3_changes(s->c->db) == 0) {
+	if (changes(s) == 0) {
 		/* Seen before: nothing to write, nothing to sync; its work may
 		 * still be to do (the process that recorded it died). */
 		int todo = 0;
@@ -2222,7 +2539,7 @@ pur_store_event_record(struct pur_store *s, const struct pur_event *e, int64_t n
 enum purchase_err
 pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, struct pur_event *out)
 {
-	sqlite3_stmt *next = get(s, S_EVENT_NEXT), *take = get(s, S_EVENT_TAKE);
+	struct query *next = get(s, S_EVENT_NEXT), *take = get(s, S_EVENT_TAKE);
 	enum purchase_err err;
 	int rc;
 
@@ -2230,14 +2547,14 @@ pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, stru
 		return db_err(s);
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	sqlite3_bind_int64(next, 1, now);
-	rc = sqlite3_step(next);
+	bind_int(next, 1, now);
+	rc = step(next);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
 		copy_col(next, 0, out->id, sizeof(out->id));
 		copy_col(next, 1, out->type, sizeof(out->type));
 		copy_col(next, 2, out->object_id, sizeof(out->object_id));
-		out->created = sqlite3_column_int64(next, 3);
+		out->created = col_int(next, 3);
 	}
 	done(next);
 	if (rc != SQLITE_ROW) {
@@ -2245,8 +2562,8 @@ pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, stru
 		return rc == SQLITE_DONE ? PURCHASE_ENOT_FOUND : map_rc(rc);
 	}
 	bind_text(take, 1, out->id);
-	sqlite3_bind_int64(take, 2, now);
-	sqlite3_bind_int64(take, 3, lease_until);
+	bind_int(take, 2, now);
+	bind_int(take, 3, lease_until);
 	if ((err = exec(take)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
@@ -2257,7 +2574,7 @@ pur_store_event_take(struct pur_store *s, int64_t now, int64_t lease_until, stru
 static enum purchase_err
 event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
 {
-	sqlite3_stmt *st = get(s, id);
+	struct query *st = get(s, id);
 	enum purchase_err err;
 
 	if (st == NULL)
@@ -2265,7 +2582,7 @@ event_set(struct pur_store *s, enum stmt id, const char *event, int64_t t)
 	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
 	bind_text(st, 1, event);
-	sqlite3_bind_int64(st, 2, t);
+	bind_int(st, 2, t);
 	if ((err = exec(st)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
@@ -2288,13 +2605,13 @@ pur_store_event_again(struct pur_store *s, const char *id, int64_t retry_at)
 enum purchase_err
 pur_store_event_newest(struct pur_store *s, char id[PUR_ID_MAX])
 {
-	sqlite3_stmt *st = get(s, S_EVENT_NEWEST);
+	struct query *st = get(s, S_EVENT_NEWEST);
 	int rc;
 
 	id[0] = '\0';
 	if (st == NULL)
 		return db_err(s);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = step(st)) == SQLITE_ROW)
 		copy_col(st, 0, id, PUR_ID_MAX);
 	done(st);
 	if (rc == SQLITE_DONE)

@@ -61,6 +61,9 @@ h_keep_logs() {
 
 h_cleanup() {
 	local rc=$? pid
+	# PostgreSQL's fast shutdown (SIGINT): its clients may be ours too
+	# (SIGTERM would wait for them).
+	[ -n "${H_PG_PID:-}" ] && kill -INT "$H_PG_PID" 2>/dev/null
 	for pid in "${H_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -77,9 +80,9 @@ h_cleanup() {
 		h_keep_logs
 	fi
 	if [ -n "${H_KEEP:-}" ]; then
-		echo "# kept $H_DIR" >&2
+		echo "# kept $H_DIR ${H_PG:-}" >&2
 	else
-		rm -rf "$H_DIR"
+		rm -rf "$H_DIR" ${H_PG:+"$H_PG"}
 	fi
 }
 trap h_cleanup EXIT
@@ -120,7 +123,8 @@ h_done() {
 h_subrun() {
 	local server=$1 script=$2 out=$H_DIR/$1.$2 line rc
 	shift 2
-	env H_KEEP_LOGS="${H_KEEP_LOGS:+$H_KEEP_LOGS/$server.$script}" H_SERVER="$server" "$@" \
+	# (each its own database: H_DB=pg starts it a server of its own)
+	env -u H_PG_URI H_KEEP_LOGS="${H_KEEP_LOGS:+$H_KEEP_LOGS/$server.$script}" H_SERVER="$server" "$@" \
 		bash "$abs_top_srcdir/tests/$script" >"$out.tap" 2>"$out.err"
 	rc=$?
 	: >"$out.res"
@@ -530,6 +534,55 @@ h_sandbox() {
 	sh "$abs_top_srcdir/scripts/sandbox-prices.sh" "$SANDBOX" "$abs_top_srcdir/sql/prices.sql"
 }
 
+# h_pg_start -- a PostgreSQL server of the test's own (Debian's
+# postgresql-15): initdb in a directory of its own as an unprivileged user
+# (postgres when the test runs as root), listening on a Unix socket in that
+# directory only (no TCP port), stopped when the test exits. Sets H_PG (the
+# directory), H_PG_PID, H_PG_URI (the service's database) and H_PG_PORT.
+# The cluster is made once per build (tests/pg-template, under a lock) and
+# copied for each test.
+h_pg_start() {
+	local bin tmpl run=()
+	bin=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+	if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+		echo "# no PostgreSQL server found (Debian: postgresql)" >&2
+		return 1
+	fi
+	H_PG=$(mktemp -d "${TMPDIR:-/tmp}/purchase-pg.XXXXXX") || return 1
+	chmod 755 "$H_PG"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres "$H_PG"
+		run=(runuser -u postgres --)
+	fi
+	tmpl=$abs_top_builddir/tests/pg-template
+	(
+		flock 9
+		[ -f "$tmpl/PG_VERSION" ] && exit 0
+		rm -rf "$tmpl.new" && mkdir -p "$tmpl.new" && chmod 700 "$tmpl.new" &&
+			{ [ "$(id -u)" -ne 0 ] || chown postgres "$tmpl.new"; } &&
+			"${run[@]}" "$bin/initdb" -D "$tmpl.new" -U purchase --auth=trust -E UTF8 \
+				--locale=C -N >"$H_DIR/initdb.log" 2>&1 && mv "$tmpl.new" "$tmpl"
+	) 9>"$abs_top_builddir/tests/pg-template.lock" || {
+		echo "# initdb failed:" >&2
+		tail -n 5 "$H_DIR/initdb.log" | sed 's/^/#   /' >&2
+		return 1
+	}
+	cp -a "$tmpl" "$H_PG/data" || return 1
+	H_PG_PORT=$(h_freeport) || return 1
+	if ! "${run[@]}" "$bin/pg_ctl" -D "$H_PG/data" -l "$H_PG/server.log" -w -t 30 \
+		-o "-k $H_PG -p $H_PG_PORT -c listen_addresses= -c max_connections=${H_PG_MAX_CONN:-200}" \
+		start >/dev/null; then
+		echo "# PostgreSQL did not start:" >&2
+		tail -n 5 "$H_PG/server.log" | sed 's/^/#   /' >&2
+		return 1
+	fi
+	H_PG_PID=$(head -n 1 "$H_PG/data/postmaster.pid")
+	H_PIDS+=("$H_PG_PID")
+	"$bin/createdb" -h "$H_PG" -p "$H_PG_PORT" -U purchase purchase || return 1
+	H_PG_URI="postgresql:///purchase?host=$H_PG&port=$H_PG_PORT&user=purchase"
+	export H_PG_URI
+}
+
 # h_config -- writes $H_DIR/purchase.conf for the sandbox; sets and exports
 # PURCHASE_CONFIG.
 h_config() {
@@ -537,7 +590,7 @@ h_config() {
 	export PURCHASE_CONFIG
 	cat >"$PURCHASE_CONFIG" <<EOF
 # written by tests/harness.sh
-database = $H_DIR/purchase.db
+database = ${H_PG_URI:-$H_DIR/purchase.db}
 stripe_api_base = $SANDBOX
 stripe_secret_key = sk_test_sandbox
 stripe_webhook_secret = ${H_WEBHOOK_SECRET:-whsec_test}
@@ -558,6 +611,9 @@ EOF
 # BASE, PURCHASE_CONFIG, H_ERRLOG.
 h_start() {
 	local procs=${1:-2} pport
+	if [ "${H_DB:-sqlite}" = pg ] && [ -z "${H_PG_URI:-}" ]; then
+		h_pg_start || return 1
+	fi
 	h_sandbox || return 1
 	pport=$(h_freeport) || return 1
 	BASE=http://127.0.0.1:$pport
@@ -633,7 +689,38 @@ h_fault() {	# h_fault OP KIND [COUNT] [DELAY_MS]
 
 # (with a busy timeout: a reader of a WAL database is refused for a moment
 # while a plain-CGI process truncates the WAL on its way out)
-h_sql() { sqlite3 -cmd ".timeout 5000" "$H_DIR/purchase.db" "$@"; }
+# h_sql_json SQL -- the rows as a JSON array of objects (sqlite3 -json;
+# json_agg on PostgreSQL).
+h_sql_json() {
+	if [ -n "${H_PG_URI:-}" ]; then
+		h_sql "select coalesce(json_agg(t), '[]') from ($1) t"
+	else
+		h_sql -json "$1"
+	fi
+}
+
+# h_lock_db SECONDS -- holds the database's write lock that long, in the
+# background (its PID in $!): SQLite's BEGIN IMMEDIATE in the sqlite3 shell;
+# on PostgreSQL, EXCLUSIVE locks (reads pass, writes wait) on every table.
+h_lock_db() {
+	if [ -n "${H_PG_URI:-}" ]; then
+		psql -X -q "$H_PG_URI" -c "BEGIN; LOCK TABLE accounts, api_keys, prices, offers, \
+search_rate, purchases, numbers, idempotency, stripe_events IN EXCLUSIVE MODE; \
+SELECT pg_sleep($1); COMMIT;" >/dev/null &
+	else
+		(echo "BEGIN IMMEDIATE;"; sleep "$1"; echo "COMMIT;") | sqlite3 "$H_DIR/purchase.db" &
+	fi
+}
+
+# h_sql SQL -- rows of the service's database, "|" between columns (the
+# sqlite3 shell's output, and psql's unaligned one on PostgreSQL: H_DB=pg).
+h_sql() {
+	if [ -n "${H_PG_URI:-}" ]; then
+		psql -X -A -t -q -v ON_ERROR_STOP=1 "$H_PG_URI" -c "$1"
+	else
+		sqlite3 -cmd ".timeout 5000" "$H_DIR/purchase.db" "$@"
+	fi
+}
 
 # H_FI is 1 in a build configured with --enable-fault-injection: crash
 # points and the test clock (PURCHASE_TEST_CLOCK_OFFSET) work only there.
@@ -648,7 +735,7 @@ h_wait_due() {
 	[ "$H_FI" = 1 ] && return 0
 	for i in $(seq 150); do
 		due=$(h_sql "select count(*) from purchases where open = 1 and
-			(lease_until > strftime('%s', 'now') or settle_at > strftime('%s', 'now'))")
+			(lease_until > $(date +%s) or settle_at > $(date +%s))")
 		[ "$due" = 0 ] && return 0
 		sleep 0.1
 	done

@@ -31,12 +31,12 @@ sub_of_id() { h_ledger | jq -c --arg s "$(h_sql "select subscription_id from num
 cape_of() { sub_of_id "$1" | jq -r .cancel_at_period_end; }
 # number_json ID -- the number as DESIGN §2.3 shows it, from our row.
 number_json() {
-	h_sql -json "select * from numbers where id=$1" | jq -c --arg p "$(h_sql "select printf('%d.%02d', price_cents / 100, price_cents % 100) from numbers where id=$1")" '.[0] |
+	h_sql_json "select * from numbers where id=$1" | jq -c '.[0] |
 		{id, phone_number, country_code, type,
 		 type_label: (if .type == "toll_free" then "Toll-Free Number" elif .type == "mobile" then "Mobile Number" else "Dedicated Number" end),
 		 sms_capable: (.sms_capable == 1), region, has_active_subscription: (.status != "released"),
 		 created_at: (.created_at | strftime("%Y-%m-%dT%H:%M:%S.000000Z")), nickname, status,
-		 price: ($p | tonumber),
+		 price: (.price_cents / 100),
 		 current_period_end: (if .period_end then (.period_end | strftime("%Y-%m-%dT%H:%M:%S.000000Z")) else null end),
 		 cancel_at_period_end: (.cancel_at_period_end == 1)}'
 }

@@ -150,7 +150,7 @@ check POST $BUY 422 "purchase, same key, another body"
 
 # 503: the database locked past busy_timeout_ms.
 n5=$(offer "$A_KEY" 2)
-(echo "BEGIN IMMEDIATE;"; sleep 1.5; echo "COMMIT;") | sqlite3 "$H_DIR/purchase.db" &
+h_lock_db 1.5
 lock=$!
 sleep 0.3
 h_buy "$A_KEY" "$n5"

@@ -98,7 +98,7 @@ is "$(calls)" "$before" "400 not available: no provider call"
 n3=$(offer "$A_KEY" 0)
 h_buy "$C_KEY" "$n3"
 is "$H_STATUS $H_BODY" "400 $NOT_AVAIL" "400 not available: offered to another account only"
-h_sql "update offers set expires_at = strftime('%s','now') - 1 where phone_number='$n3'"
+h_sql "update offers set expires_at = $(($(date +%s) - 1)) where phone_number='$n3'"
 h_buy "$A_KEY" "$n3"
 is "$H_STATUS $H_BODY" "400 $NOT_AVAIL" "400 not available: offer expired"
 
@@ -226,7 +226,7 @@ is "$H_STATUS" 201 "500: the number can be bought afterwards"
 
 # --- 503 --------------------------------------------------------------------------------------
 n8=$(offer "$A_KEY" 3)
-(echo "BEGIN IMMEDIATE;"; sleep 2; echo "COMMIT;") | sqlite3 "$H_DIR/purchase.db" &
+h_lock_db 2
 lock=$!
 sleep 0.3
 before=$(calls)

@@ -97,7 +97,7 @@ for round in $(seq 1 $ROUNDS); do
 	esac
 
 	# The sandbox: one subscription, one paid invoice, one owned number.
-	ids=$(h_sql "select group_concat(id) from purchases where phone_number='$num'")
+	ids=$(h_sql "select id from purchases where phone_number='$num' order by id" | paste -sd, -)
 	ledger=$(h_ledger)
 	subs=$(printf '%s' "$ledger" | jq -c --arg ids "$ids" '
 		($ids | split(",")) as $p | [.subscriptions[] | select(.metadata.purchase_id as $m | $p | index([$m]))]')

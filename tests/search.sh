@@ -237,8 +237,8 @@ H_OFFER_TTL=3 h_start 2 || { echo "Bail out! second stack did not start"; exit 1
 read -r acct3 key3 < <(h_account pm_card_visa)
 search_ok "TTL 3 search" "$key3" "area_code=312&limit=3"
 num=$(jqb '.data[1].phone_number')
-is "$(h_sql "select expires_at - $(date +%s) between 0 and 3 from offers
-	where account_id=$acct3 and phone_number='$num'")" 1 "offer_ttl_seconds=3 honoured"
+is "$(h_sql "select case when expires_at - $(date +%s) between 0 and 3 then 1 else 0 end
+	from offers where account_id=$acct3 and phone_number='$num'")" 1 "offer_ttl_seconds=3 honoured"
 sleep 4
 subs_before=$(h_ledger | jq -c '.calls.subscription_create // 0')
 h_buy "$key3" "$num"
