@@ -24,7 +24,7 @@
 int64_t
 pur_now(void)
 {
-	int64_t t = (int64_t)time(NULL);
+	int64_t t = (int64_t)time(NULL) + pur_store_clock_offset();
 #ifdef PURCHASE_FAULT_INJECTION
 	const char *off = getenv("PURCHASE_TEST_CLOCK_OFFSET");
 	if (off != NULL)

@@ -465,6 +465,21 @@ pgq_errmsg(const struct pgq_conn *c)
 }
 
 int
+pgq_clock_ms(struct pgq_conn *c, int64_t *ms)
+{
+	PGresult *r = pq.exec(c->pg,
+	    "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
+	int rc = PGQ_OK;
+
+	if (r != NULL && pq.result_status(r) == PGRES_TUPLES_OK && pq.ntuples(r) == 1)
+		*ms = strtoll(pq.getvalue(r, 0, 0), NULL, 10);
+	else
+		rc = classify(c, r);
+	pq.clear(r);
+	return rc;
+}
+
+int
 pgq_exec(struct pgq_conn *c, const char *script)
 {
 	PGresult *r = pq.exec(c->pg, script);
@@ -509,5 +524,6 @@ int pgq_in_txn(const struct pgq_conn *c) { (void)c; return 0; }
 int pgq_errcode(const struct pgq_conn *c) { (void)c; return PGQ_ERROR; }
 const char *pgq_errmsg(const struct pgq_conn *c) { (void)c; return "no PostgreSQL support"; }
 int pgq_exec(struct pgq_conn *c, const char *script) { (void)c, (void)script; return PGQ_ERROR; }
+int pgq_clock_ms(struct pgq_conn *c, int64_t *ms) { (void)c; *ms = 0; return PGQ_ERROR; }
 
 #endif

@@ -78,6 +78,8 @@ int64_t pgq_last_id(const struct pgq_conn *c);
 int pgq_in_txn(const struct pgq_conn *c);
 int pgq_errcode(const struct pgq_conn *c);
 const char *pgq_errmsg(const struct pgq_conn *c);
+/* The server's clock, in ms since the epoch. A result code. */
+int pgq_clock_ms(struct pgq_conn *c, int64_t *ms);
 /* Runs a script of one or more statements (the simple query protocol: one
  * round trip; in one implicit transaction unless it has its own). */
 int pgq_exec(struct pgq_conn *c, const char *script);

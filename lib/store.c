@@ -932,6 +932,34 @@ conn_close(struct conn *c)
 	free(c);
 }
 
+/* The database's clock less ours, in whole seconds (see store.h). */
+static int64_t clock_offset;
+
+int64_t
+pur_store_clock_offset(void)
+{
+	return __atomic_load_n(&clock_offset, __ATOMIC_RELAXED);
+}
+
+/* Our clock read on both sides of the server's: the offset to the
+ * nearest second, at most the round trip off. */
+static void
+note_clock(struct pgq_conn *pg)
+{
+	struct timespec a, b;
+	int64_t server, mid;
+
+	clock_gettime(CLOCK_REALTIME, &a);
+	if (pgq_clock_ms(pg, &server) != PGQ_OK)
+		return;
+	clock_gettime(CLOCK_REALTIME, &b);
+	mid = ((int64_t)a.tv_sec * 1000 + a.tv_nsec / 1000000 + (int64_t)b.tv_sec * 1000 +
+	          b.tv_nsec / 1000000) / 2;
+	server -= mid;
+	__atomic_store_n(&clock_offset, (server >= 0 ? server + 500 : server - 500) / 1000,
+	    __ATOMIC_RELAXED);
+}
+
 static enum purchase_err
 conn_open(const struct pool *p, struct conn **out, struct purchase_detail *d)
 {
@@ -964,6 +992,7 @@ conn_open(const struct pool *p, struct conn **out, struct purchase_detail *d)
 			conn_close(c);
 			return err == PURCHASE_OK ? PURCHASE_EDB : err;
 		}
+		note_clock(c->pg);
 		*out = c;
 		return PURCHASE_OK;
 	}

@@ -43,6 +43,12 @@ void pur_store_reads_done(void *store);
  * next; a lower threshold, and the WAL is truncated (purchase_idle). */
 void pur_store_checkpoint(struct pur_store *s, int last);
 
+/* Seconds to add to this machine's clock to read the database's: 0 for an
+ * SQLite file; for a PostgreSQL server, measured at each new connection,
+ * so that the leases, offers and times of several nodes are on one clock
+ * (pur_now adds it). */
+int64_t pur_store_clock_offset(void);
+
 /* PRAGMA user_version. */
 enum purchase_err pur_store_schema_version(struct pur_store *s, int *version);
 /* Applies the embedded schema to an empty database (version 0); no-op at the

@@ -5,10 +5,16 @@
  * decides), lease fencing (a stale token writes nothing), idempotency
  * records, a claim taken back leaving no row, and the pool of
  * connections (bounded; a connection lent between reads, then to another
- * store).
+ * store). With PURCHASE_TEST_PG_URI set (tests/pg.sh: a PostgreSQL
+ * server of its own), the same claims, leases and pool on PostgreSQL, and
+ * what only it needs: the schema from nothing, two twins of one request
+ * claiming at the same instant (the account's advisory lock: one claim, the
+ * other sees its record), price lists read before they are sent, and a
+ * connection the server dropped not lent again.
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,11 +201,186 @@ test_pool(void)
 	pur_store_close(late);
 }
 
+/* --- PostgreSQL ------------------------------------------------------- */
+
+static void
+test_pg_schema(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	int64_t id = 0;
+	int v = -1;
+
+	if (!ok(pur_store_open(db, 1000, &s, &d) == PURCHASE_OK, "PostgreSQL: open (%s)", d.text))
+		return;
+	is_int(pur_store_schema_version(s, &v), PURCHASE_OK, "an empty database: its version read");
+	is_int(v, 0, "an empty database is version 0");
+	is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate from nothing (%s)", d.text);
+	pur_store_schema_version(s, &v);
+	is_int(v, PUR_SCHEMA_VERSION, "at the current version");
+	is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate again: nothing to do");
+	is_int(pur_store_account_insert(s, "a", "cus_1", 1, &id), PURCHASE_OK, "account 1");
+	is_int((int)id, 1, "its id, from INSERT .. RETURNING");
+	is_int(pur_store_account_insert(s, "b", "cus_2", 1, &id), PURCHASE_OK, "account 2");
+	is_int(pur_store_account_insert(s, "", "cus_3", 1, &id), PURCHASE_EINVAL,
+	    "a CHECK refuses a nameless account: EINVAL");
+	ok(pur_store_clock_offset() >= -1 && pur_store_clock_offset() <= 1,
+	    "the server's clock read: %lld s from ours (one machine)",
+	    (long long)pur_store_clock_offset());
+	pur_store_close(s);
+}
+
+struct twin {
+	pthread_barrier_t *go;
+	const char *number;
+	const char *key;
+	enum purchase_err err;
+};
+
+static void *
+twin_claim(void *arg)
+{
+	struct twin *t = arg;
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	struct pur_purchase p;
+	struct pur_idem idem;
+
+	memset(&idem, 0, sizeof(idem));
+	purchase_for(&p, t->number, 1);
+	if ((t->err = pur_store_open(db, 2000, &s, &d)) != PURCHASE_OK) {
+		pthread_barrier_wait(t->go);
+		return NULL;
+	}
+	pthread_barrier_wait(t->go);
+	t->err = pur_store_claim(s, &p, t->key, "h", 100, &idem);
+	pur_idem_free(&idem);
+	pur_store_close(s);
+	return NULL;
+}
+
+/* Two copies of one request (account, Idempotency-Key) at the same
+ * instant: one claim; the other finds its record (409/replay), never
+ * "in use" (which a client would take for someone else's number). */
+static void
+test_pg_twins(void)
+{
+	pthread_barrier_t go;
+	pthread_t th[2];
+	struct twin t[2];
+	char num[17], key[16];
+	int round, good = 0, i;
+
+	for (round = 0; round < 20; round++) {
+		snprintf(num, sizeof(num), "+1415555%04d", 3000 + round);
+		snprintf(key, sizeof(key), "twin-%d", round);
+		pthread_barrier_init(&go, NULL, 2);
+		for (i = 0; i < 2; i++) {
+			t[i].go = &go;
+			t[i].number = num;
+			t[i].key = key;
+			pthread_create(&th[i], NULL, twin_claim, &t[i]);
+		}
+		for (i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		if ((t[0].err == PURCHASE_OK && t[1].err == PURCHASE_EIDEM_BUSY) ||
+		    (t[1].err == PURCHASE_OK && t[0].err == PURCHASE_EIDEM_BUSY))
+			good++;
+		else
+			diag("round %d: %s / %s", round, purchase_strerror(t[0].err),
+			    purchase_strerror(t[1].err));
+	}
+	is_int(good, 20, "twins claiming at once, 20 rounds: one claim and one EIDEM_BUSY each");
+	is_str(val("select count(*) from purchases where phone_number like '+14155553%'"), "20",
+	    "twins: one purchase row per round");
+}
+
+static void
+test_pg_prices(void)
+{
+	static const char *const hostile[] = {
+		"INSERT INTO prices (country_code, type, price_cents, stripe_price_id) VALUES "
+		"('US', 'local', 1, 'price_x'); DELETE FROM purchases;",
+		"INSERT INTO prices (country_code, type, price_cents, stripe_price_id) "
+		"SELECT 'US', 'local', 1, hash FROM api_keys;",
+		"INSERT INTO api_keys (account_id, prefix, hash, created_at) VALUES (1, 'x', 'y', 1);",
+		"INSERT INTO prices (country_code, type, price_cents, stripe_price_id) VALUES "
+		"('US', 'local', 1, lower('PRICE_X'));",
+		"INSERT INTO prices (country_code, type, price_cents, stripe_price_id) VALUES "
+		"('US', 'local', 1, 'price_x'';DROP TABLE numbers;--",
+		"INSERT INTO prices (country_code, type, price_cents, stripe_price_id) VALUES "
+		"('US', 'local', 1, 'price_x') RETURNING (SELECT count(*) FROM purchases);",
+	};
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	char price[PUR_ID_MAX];
+	int64_t cents = 0;
+	size_t i;
+	int refused = 0;
+
+	if (pur_store_open(db, 1000, &s, &d) != PURCHASE_OK)
+		return;
+	is_int(pur_store_load_prices(s,
+	    "-- a list\nINSERT INTO prices (country_code, type, price_cents, stripe_price_id) "
+	    "VALUES ('US', 'local', 115, 'price_us_local'), ('CA', 'local', 115, 'price_o''k');\n",
+	    &d), PURCHASE_OK, "a price list loads (%s)", d.text);
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+		refused += pur_store_load_prices(s, hostile[i], &d) != PURCHASE_OK;
+	is_int(refused, (int)(sizeof(hostile) / sizeof(hostile[0])),
+	    "every price list that is not only INSERT INTO prices VALUES (literals) is refused");
+	is_int(pur_store_price_get(s, "US", "local", &cents, price), PURCHASE_OK,
+	    "the list loaded before is still there");
+	is_int((int)cents, 115, "its price");
+	is_str(val("select count(*) from numbers"), "0", "no statement of theirs ran");
+	pur_store_close(s);
+}
+
+/* The server ends the pool's connections (a restart, a failover): the
+ * next use fails cleanly, and the one after runs on a new connection. */
+static void
+test_pg_lost(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	struct pur_account a;
+	enum purchase_err e1, e2;
+
+	if (pur_store_open(db, 1000, &s, &d) != PURCHASE_OK)
+		return;
+	is_int(pur_store_account_get(s, 1, &a), PURCHASE_OK, "a read on a pooled connection");
+	pur_store_reads_done(s);
+	(void)val("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+	          "where datname = current_database() and pid <> pg_backend_pid()");
+	e1 = pur_store_account_get(s, 1, &a);
+	pur_store_reads_done(s);
+	e2 = pur_store_account_get(s, 1, &a);
+	ok(e1 == PURCHASE_EDB || e1 == PURCHASE_OK, "the server dropped it: a clean error (%s)",
+	    purchase_strerror(e1));
+	is_int(e2, PURCHASE_OK, "then a new connection: the read goes through");
+	pur_store_close(s);
+}
+
+static int
+main_pg(const char *uri)
+{
+	snprintf(db, sizeof(db), "%s", uri);
+	test_pg_schema();
+	test_claims();
+	test_pg_twins();
+	test_pg_prices();
+	test_pg_lost();
+	test_pool();
+	return done_testing();
+}
+
 int
 main(void)
 {
 	char cmd[400];
 
+	if (getenv("PURCHASE_TEST_PG_URI") != NULL)
+		return main_pg(getenv("PURCHASE_TEST_PG_URI"));
 	snprintf(dir, sizeof(dir), "%s/test-store.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		printf("Bail out! mkdtemp\n");
