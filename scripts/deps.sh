@@ -5,6 +5,8 @@
 #
 #   build:   gcc make autoconf automake libtool pkg-config
 #            libfcgi-dev libjson-c-dev libcurl4-openssl-dev libsqlite3-dev
+#            libpq-dev (the header of the PostgreSQL backend; libpq itself
+#            is loaded only by a deploy that names a postgresql:// database)
 #   run:     lighttpd (the quick start serves through it)
 #   test:    curl jq sqlite3 (the integration tests drive the real server
 #            with curl, read JSON with jq and look into the database with
@@ -16,12 +18,14 @@
 #            targets of tests/fuzz/; debootstrap for the Debian roots of
 #            tests/minbase.sh and tests/deb.sh; dpkg-dev, debhelper,
 #            apache2-dev (dh_apache2) and lintian to build and check the
-#            Debian package (tests/deb.sh).
+#            Debian package (tests/deb.sh); postgresql (15) for the
+#            suites on PostgreSQL (tests/pg.sh, nodes.sh: servers of their
+#            own, never the package's cluster, which is not created).
 set -e
 PKGS="gcc make autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev \
-libcurl4-openssl-dev libsqlite3-dev lighttpd curl jq sqlite3 ca-certificates"
+libcurl4-openssl-dev libsqlite3-dev libpq-dev lighttpd curl jq sqlite3 ca-certificates"
 [ "${1:-}" = "--test" ] && PKGS="$PKGS apache2 libapache2-mod-fcgid spawn-fcgi man-db valgrind strace clang libclang-rt-14-dev xxd debootstrap \
-dpkg-dev debhelper apache2-dev lintian"
+dpkg-dev debhelper apache2-dev lintian postgresql"
 
 missing=""
 for p in $PKGS; do
@@ -33,6 +37,12 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Debian's postgresql would create and start a cluster on port 5432: the
+# tests start their own servers, so none is made.
+case " $missing " in *" postgresql "*)
+	$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/purchase-tests.conf >/dev/null ;;
+esac
 $SUDO apt-get update -qq
 # Debian starts apache2 and lighttpd on port 80 when it installs them; the
 # service never uses those instances (tests start their own on free ports).

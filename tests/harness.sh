@@ -608,7 +608,10 @@ EOF
 }
 
 # h_start [PROCS] -- sandbox and service (through $H_SERVER); sets SANDBOX,
-# BASE, PURCHASE_CONFIG, H_ERRLOG.
+# BASE, PURCHASE_CONFIG, H_ERRLOG. H_NODES=N (N > 1): N web servers, each
+# with PROCS processes of its own, on their own ports and one database
+# (H_DB=pg: several machines' worth); H_BASES their URLs (BASE the first),
+# H_NODE_PIDS their web servers' PIDs.
 h_start() {
 	local procs=${1:-2} pport
 	if [ "${H_DB:-sqlite}" = pg ] && [ -z "${H_PG_URI:-}" ]; then
@@ -621,6 +624,17 @@ h_start() {
 	"$PURCHASECTL" init || return 1
 	"$PURCHASECTL" prices load "$abs_top_srcdir/sql/prices.sql" || return 1
 	h_serve "$H_SERVER" "$pport" "$procs" || return 1
+	H_BASES=("$BASE")
+	H_NODE_PIDS=("${H_PIDS[-1]}")
+	local n first=$BASE
+	for n in $(seq 2 "${H_NODES:-1}"); do
+		pport=$(h_freeport) || return 1
+		BASE=http://127.0.0.1:$pport
+		h_serve "$H_SERVER" "$pport" "$procs" || return 1
+		H_BASES+=("$BASE")
+		H_NODE_PIDS+=("${H_PIDS[-1]}")
+	done
+	BASE=$first
 }
 
 # h_customer PM -- a Stripe customer in the sandbox whose default payment

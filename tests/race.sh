@@ -25,19 +25,21 @@ PER_ACCOUNT=${RACE_PER_ACCOUNT:-25}
 E_IN_USE='{"error":"This phone number is already in use.","message":"This phone number is already in use.","code":"number_in_use"}'
 AREAS=(512 213 206 415 212 312 617 305)
 
-# fire NAME KEY NUMBER -- one purchase, started when $H_DIR/go.$round
+# fire NAME KEY NUMBER [N] -- one purchase (through node N % nodes: with
+# H_NODES, the buyers are spread over them), started when $H_DIR/go.$round
 # appears; reply in $H_DIR/NAME.status and $H_DIR/NAME.body.
 fire() {
+	local base=${H_BASES[$((${4:-0} % ${#H_BASES[@]}))]}
 	while [ ! -e "$H_DIR/go.$round" ]; do sleep 0.01; done
 	curl -s -m 60 -o "$H_DIR/$1.body" -w '%{http_code}' -X POST \
 		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
 		--data-binary "{\"phone_number\":\"$3\"}" \
-		"$BASE/api/user/phone-numbers/purchase" >"$H_DIR/$1.status"
+		"$base/api/user/phone-numbers/purchase" >"$H_DIR/$1.status"
 }
 # effect OP -- the sandbox's effect count for OP (0 when none yet).
 effect() { h_ledger | jq --arg op "$1" '.effects[$op] // 0'; }
 
-h_start 4 || { echo "Bail out! stack did not start"; exit 1; }
+h_start "${RACE_PROCS:-4}" || { echo "Bail out! stack did not start"; exit 1; }
 
 read -r acct_a key_a < <(h_account pm_card_visa)
 read -r acct_b key_b < <(h_account pm_card_visa)
@@ -56,9 +58,9 @@ for round in $(seq 1 $ROUNDS); do
 	nb0=$(effect number_buy) sc0=$(effect subscription_create) ip0=$(effect invoice_pay)
 	pids=()
 	for i in $(seq 1 $PER_ACCOUNT); do
-		fire "r$round.a$i" "$key_a" "$num" &
+		fire "r$round.a$i" "$key_a" "$num" $((2 * i)) &
 		pids+=($!)
-		fire "r$round.b$i" "$key_b" "$num" &
+		fire "r$round.b$i" "$key_b" "$num" $((2 * i + 1)) &
 		pids+=($!)
 	done
 	touch "$H_DIR/go.$round"
