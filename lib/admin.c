@@ -27,6 +27,13 @@ purchase_db_init(struct purchase_ctx *ctx, struct purchase_detail *d)
 }
 
 enum purchase_err
+purchase_db_copy(struct purchase_ctx *ctx, const char *to, purchase_copy_fn fn, void *arg,
+    struct purchase_detail *d)
+{
+	return pur_store_copy(ctx->cfg->database, to, ctx->cfg->busy_timeout_ms, fn, arg, d);
+}
+
+enum purchase_err
 purchase_prices_load(struct purchase_ctx *ctx, const char *path, struct purchase_detail *d)
 {
 	struct pur_buf b;

@@ -17,6 +17,7 @@ lib_libpurchase_internal_la_SOURCES = \
 	lib/store.c lib/store.h \
 	lib/store-vfs.c lib/store-vfs.h \
 	lib/store-pg.c lib/store-pg.h \
+	lib/store-copy.c \
 	lib/auth.c lib/auth.h \
 	lib/ctx.c lib/ctx.h \
 	lib/status.c \

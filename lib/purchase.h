@@ -368,6 +368,20 @@ enum purchase_err purchase_reconcile_repair(struct purchase_ctx *ctx, purchase_d
 /* Creates or migrates the schema to the current version. */
 enum purchase_err purchase_db_init(struct purchase_ctx *ctx, struct purchase_detail *detail);
 
+/* Receives the rows copied of each table by purchase_db_copy. */
+typedef void (*purchase_copy_fn)(void *arg, const char *table, int64_t rows);
+
+/* Copies the configured database (an SQLite file at the current schema
+ * version) into the PostgreSQL database named by the libpq URI to, which
+ * must be empty (given its schema if it has none): every table in one
+ * transaction, the rows counted on both sides; fn (may be NULL) told each
+ * table's count. Nothing is written to either on failure. The source is
+ * held against writers meanwhile: stop the service first. Errors: EINVAL
+ * (not SQLite to PostgreSQL, or the target not empty), ESCHEMA, EDB,
+ * EBUSY. */
+enum purchase_err purchase_db_copy(struct purchase_ctx *ctx, const char *to,
+    purchase_copy_fn fn, void *arg, struct purchase_detail *detail);
+
 /* Loads the price list (SQL file of INSERTs into prices, see sql/prices.sql)
  * replacing the current one, in one transaction. */
 enum purchase_err purchase_prices_load(struct purchase_ctx *ctx, const char *path,

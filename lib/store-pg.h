@@ -34,7 +34,7 @@ enum {
 	PGQ_NO_TABLE = 1 | (42 << 8) /* (ours) the statement names no such table */
 };
 
-#define PGQ_MAX_PARAMS 16
+#define PGQ_MAX_PARAMS 32	/* (purchasectl migrate: a row of purchases) */
 
 struct pgq_conn;
 struct pgq;

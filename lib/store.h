@@ -54,6 +54,10 @@ enum purchase_err pur_store_schema_version(struct pur_store *s, int *version);
 /* Applies the embedded schema to an empty database (version 0); no-op at the
  * current version; ESCHEMA for a newer or unknown one. */
 enum purchase_err pur_store_migrate(struct pur_store *s, struct purchase_detail *detail);
+/* purchasectl migrate (store-copy.c): the SQLite file from copied into the
+ * empty PostgreSQL database to, in one transaction; see purchase_db_copy. */
+enum purchase_err pur_store_copy(const char *from, const char *to, long busy_timeout_ms,
+    purchase_copy_fn each, void *arg, struct purchase_detail *detail);
 /* Runs a price-list script in one transaction: DELETE FROM prices, then the
  * script, which may only INSERT INTO prices (an authorizer enforces it). */
 enum purchase_err pur_store_load_prices(struct pur_store *s, const char *sql,

@@ -727,6 +727,12 @@ pur_stripe_invoice_void(const struct pur_stripe *s, const char *invoice,
 	return rc;
 }
 
+/* Subscriptions per page of the list (reconcile), each with its latest
+ * invoice: Stripe's objects are several KiB each (3.6 KiB the sandbox's,
+ * more with real items and invoices), and the reply must stay under the
+ * 1 MiB ceiling on a body (ctx.c). */
+#define SUB_PAGE "50"
+
 enum pur_call
 pur_stripe_subscription_list(const struct pur_stripe *s, const char *after,
     struct pur_stripe_sub_page *out, struct pur_call_info *info)
@@ -739,7 +745,7 @@ pur_stripe_subscription_list(const struct pur_stripe *s, const char *after,
 	pur_http_reply_init(&r);
 	pur_buf_init(&url, URL_MAX);
 	if (make_url(&url, s->cfg->stripe_api_base,
-	        "/v1/subscriptions?status=all&limit=100&expand%5B%5D=data.latest_invoice", NULL,
+	        "/v1/subscriptions?status=all&limit=" SUB_PAGE "&expand%5B%5D=data.latest_invoice", NULL,
 	        NULL) == 0 &&
 	    (after == NULL || (pur_buf_adds(&url, "&starting_after=") == 0 &&
 	                          pur_form_escape(&url, after) == 0))) {

@@ -408,6 +408,12 @@ pur_twilio_release(const struct pur_twilio *t, const char *sid, struct pur_call_
 	return rc;
 }
 
+/* Numbers per page of the owned list (reconcile): each reply must stay under
+ * the ceiling on a reply body (ctx.c, 1 MiB). A number is about 1.1 KiB of
+ * JSON (its URIs, capabilities, subresources): at 1000 a page, a deploy of
+ * a thousand numbers could no longer be reconciled (tests/migrate.sh). */
+#define OWNED_PAGE "250"
+
 enum pur_call
 pur_twilio_list(const struct pur_twilio *t, const char *next, struct pur_twilio_owned_page *out,
     struct pur_call_info *info)
@@ -426,7 +432,7 @@ pur_twilio_list(const struct pur_twilio *t, const char *next, struct pur_twilio_
 	else
 		built = account_url(&url, t->cfg->twilio_api_base, t->cfg->twilio_account_sid ?
 		            t->cfg->twilio_account_sid : "") == 0 &&
-		    pur_buf_adds(&url, "/IncomingPhoneNumbers.json?PageSize=1000") == 0;
+		    pur_buf_adds(&url, "/IncomingPhoneNumbers.json?PageSize=" OWNED_PAGE) == 0;
 	if (built) {
 		rc = call(t, "GET", url.data, NULL, &r, &code, info);
 		if (rc == PUR_CALL_OK && pur_twilio_parse_owned_page(r.body.data, r.body.len, out) != 0)

@@ -77,7 +77,7 @@ run_suite _build/test
 if [ "${SANITIZE:-1}" != 0 ]; then
 	# (tests/deb.sh builds the package from the sources, without
 	# sanitizers: once, in the plain build, is enough)
-	PURCHASE_SKIP_DEB=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	PURCHASE_SKIP_DEB=1 MIGRATE_NUMBERS=${MIGRATE_NUMBERS:-2000} ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		run_suite _build/asan --enable-sanitizers
 fi
 # Fuzzing (FUZZ=0 skips it): every libFuzzer target of tests/fuzz/, built

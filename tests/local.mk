@@ -110,7 +110,7 @@ INTEGRATION_TESTS = \
 	tests/threads.sh
 # Issue 14: the suites again on PostgreSQL (each with a server of its own):
 # about 2.5 and 2 minutes.
-INTEGRATION_TESTS += tests/pg.sh tests/pg-life.sh tests/nodes.sh
+INTEGRATION_TESTS += tests/pg.sh tests/pg-life.sh tests/nodes.sh tests/migrate.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/harness.sh tests/freeport.c tests/powercut.c tests/hook.h \
 	tests/tap.h

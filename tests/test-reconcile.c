@@ -104,7 +104,7 @@ main(void)
 	script_stripe_pages();
 	fake_on(&f, "GET", "PageToken=PA2", 200, TW_P3, 1);
 	fake_on(&f, "GET", "PageToken=PA1", 200, TW_P2, 1);
-	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=1000", 200, TW_P1, 1);
+	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=250", 200, TW_P1, 1);
 	is_int(run(), PURCHASE_OK, "pages: reconcile runs");
 	is_int(ndiff, 0, "pages: no difference when the numbers span three Twilio pages");
 	is_int(fake_count(&f, "GET", "IncomingPhoneNumbers.json"), 3, "pages: all three pages read");
@@ -114,7 +114,7 @@ main(void)
 	fake_reset(&f);
 	script_stripe_pages();
 	fake_on(&f, "GET", "PageToken=PA1", 200, TW_LOOP, -1);
-	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=1000", 200, TW_P1, 1);
+	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=250", 200, TW_P1, 1);
 	is_int(run(), PURCHASE_EPROVIDER, "twilio loop: EPROVIDER");
 	ok(f.nlog < 10, "twilio loop: stopped after %d requests", f.nlog);
 
@@ -137,7 +137,7 @@ main(void)
 	fake_on(&f, "GET", "PageToken=PA1", 200,
 	    "{\"incoming_phone_numbers\":[],\"next_page_uri\":\"" TW "?PageSize=1&Page=2&PageToken=PA2\"}",
 	    1);
-	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=1000", 200, TW_P1, 1);
+	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=250", 200, TW_P1, 1);
 	is_int(run(), PURCHASE_OK, "gap: reconcile runs");
 	is_str(diffs, "paid_without_number", "gap: the one number not held is reported, once");
 
@@ -156,7 +156,7 @@ main(void)
 	    SUB(3, NONCE("03")) "," SUB(2, NONCE("02")) "," SUB(1, NONCE("01")) "]}", 1);
 	fake_on(&f, "GET", "PageToken=PA2", 200, TW_P3, 1);
 	fake_on(&f, "GET", "PageToken=PA1", 200, TW_P2, 1);
-	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=1000", 200, TW_P1, 1);
+	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=250", 200, TW_P1, 1);
 	is_int(run(), PURCHASE_OK, "foreign: reconcile runs");
 	is_str(diffs, "", "foreign: another database's subscription of the same id is not ours");
 	fake_reset(&f);
@@ -165,7 +165,7 @@ main(void)
 	    SUB(3, NONCE("03")) "," SUB(2, NONCE("02")) "," SUB(1, NONCE("01")) "]}", 1);
 	fake_on(&f, "GET", "PageToken=PA2", 200, TW_P3, 1);
 	fake_on(&f, "GET", "PageToken=PA1", 200, TW_P2, 1);
-	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=1000", 200, TW_P1, 1);
+	fake_on(&f, "GET", "IncomingPhoneNumbers.json?PageSize=250", 200, TW_P1, 1);
 	is_int(run(), PURCHASE_OK, "ours: reconcile runs");
 	is_str(diffs, "paid_without_number", "ours: the same, with our nonce, is reported");
 	fixture_teardown();

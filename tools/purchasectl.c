@@ -22,6 +22,9 @@ usage(void)
 {
 	fputs("usage: purchasectl [--config FILE] COMMAND\n"
 	      "  init                                   create or migrate the database\n"
+	      "  migrate --to postgresql://...          copy this SQLite database into an empty\n"
+	      "                                         PostgreSQL one (stop the service first);\n"
+	      "                                         print each table's rows\n"
 	      "  prices load [FILE]                     load the price list (default "
 	      PKGDATADIR "/prices.sql)\n"
 	      "  account create --name N --stripe-customer cus_...\n"
@@ -102,6 +105,13 @@ print_count(void *arg, const char *what, const char *key, int64_t n)
 	printf("%s\t%s\t%lld\n", what, key, (long long)n);
 }
 
+static void
+print_rows(void *arg, const char *table, int64_t rows)
+{
+	(void)arg;
+	printf("%s\t%lld\n", table, (long long)rows);
+}
+
 static int
 report(enum purchase_err err, const struct purchase_detail *d, const char *what)
 {
@@ -134,6 +144,14 @@ main(int argc, char **argv)
 
 	if (strcmp(argv[i], "init") == 0) {
 		rc = report(purchase_db_init(ctx, &d), &d, "init");
+	} else if (strcmp(argv[i], "migrate") == 0) {
+		const char *to = option(argc, argv, i + 1, "--to");
+		if (to == NULL)
+			usage();
+		else if ((rc = report(purchase_db_copy(ctx, to, print_rows, NULL, &d), &d,
+		              "migrate")) == 0)
+			fprintf(stderr, "purchasectl: migrate: copied; point the configuration's "
+			    "database at it\n");
 	} else if (strcmp(argv[i], "prices") == 0 && i + 1 < argc &&
 	           strcmp(argv[i + 1], "load") == 0) {
 		const char *file = i + 2 < argc ? argv[i + 2] : PKGDATADIR "/prices.sql";
