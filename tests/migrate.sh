@@ -202,4 +202,5 @@ is "$H_STATUS $(echo "$H_BODY" | jq -r .total)" \
 	"200 $(h_sql "select count(*) from numbers where account_id=$A_ID")" "the account's list, from PostgreSQL"
 h_reconcile
 ok $? "reconcile on PostgreSQL: no difference ($COUNT numbers, every state)"
+plan "$H_TESTNO"
 h_done
