@@ -1,5 +1,6 @@
 /*
- * store.c -- all of the service's SQL (SQLite).
+ * store.c -- all of the service's SQL, for SQLite and PostgreSQL (its
+ * statements where they differ are in sql_pg below; store-pg.c runs them).
  *
  * Statements are listed once in the table below, prepared on first use with
  * SQLITE_PREPARE_PERSISTENT and reused for the life of the process; every

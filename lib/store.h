@@ -1,10 +1,13 @@
 /*
- * store.h -- the one module that holds SQL (SQLite): every statement the
- * service runs is in store.c, prepared once per connection and reused, with
- * bound values only. Writes are small BEGIN IMMEDIATE transactions; no
- * transaction is ever held across a provider call (the caller cannot: no
- * function here leaves one open). A store takes a connection from its
- * process's pool for the file (at most 16) when it first needs one and
+ * store.h -- the one module that holds SQL, on an SQLite file or a
+ * PostgreSQL server (database = postgresql://...: store-pg.c; several nodes
+ * on one database): every statement the service runs is in store.c, one
+ * text for both where they agree, prepared once per connection and reused,
+ * with bound values only. Writes are small transactions (BEGIN IMMEDIATE on
+ * SQLite); no transaction is ever held across a provider call (the caller
+ * cannot: no function here leaves one open). store-copy.c moves an SQLite
+ * database to PostgreSQL. A store takes a connection from its process's
+ * pool for the database (at most 16) when it first needs one and
  * gives it back at pur_store_reads_done: a thread waiting on a provider
  * holds none.
  */
