@@ -1817,6 +1817,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 
 	if (ins == NULL || iins == NULL)
 		return db_err(s);
+	p->no_idem = key == NULL;
 	/* Not synced (issue 11: one fsync per purchase): a claim lost to a
 	 * power cut is unacknowledged work -- its nonce is gone with it, so
 	 * its Idempotency-Keys are never sent again; what it made at the
@@ -1984,16 +1985,17 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 /* Stores a decided reply on the purchase's idempotency record, if it has
  * one, inside the caller's transaction. */
 static enum purchase_err
-save_reply(struct pur_store *s, int64_t purchase_id, const struct purchase_reply *r)
+save_reply(struct pur_store *s, const struct pur_purchase *p, const struct purchase_reply *r)
 {
-	struct query *st = get(s, S_IDEM_REPLY);
+	struct query *st;
 	int rc;
 
-	if (r == NULL || r->body == NULL)
-		return PURCHASE_OK;
+	if (r == NULL || r->body == NULL || p->no_idem)
+		return PURCHASE_OK; /* (no statement that would change nothing) */
+	st = get(s, S_IDEM_REPLY);
 	if (st == NULL)
 		return db_err(s);
-	bind_int(st, 1, purchase_id);
+	bind_int(st, 1, p->id);
 	bind_int(st, 2, r->status);
 	bind_bytes(st, 3, r->body, r->len);
 	rc = step(st);
@@ -2010,7 +2012,7 @@ pur_store_purchase_save(struct pur_store *s, const struct pur_purchase *p, int64
 	if ((err = begin_sync(s, durable || reply != NULL ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	if ((err = save(s, p, now, lease_until)) != PURCHASE_OK ||
-	    (err = save_reply(s, p->id, reply)) != PURCHASE_OK) {
+	    (err = save_reply(s, p, reply)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
 	}
@@ -2092,6 +2094,14 @@ pur_store_purchase_progress(struct pur_store *s, const struct pur_purchase *p, i
 {
 	enum purchase_err err;
 
+	if (durable && s->pool->pg) {
+		/* PostgreSQL: one statement is a transaction of its own,
+		 * committed synchronously (the session's synchronous_commit):
+		 * one round trip rather than BEGIN, UPDATE, COMMIT. */
+		if (s->reading)
+			pur_store_read_end(s);
+		return progress(s, S_PURCHASE_PROGRESS, p, now);
+	}
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;
 	if ((err = progress(s, S_PURCHASE_PROGRESS, p, now)) != PURCHASE_OK) {
@@ -2138,7 +2148,7 @@ pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
 		if ((err = exec(nins)) != PURCHASE_OK)
 			goto out;
 	}
-	if ((err = save_reply(s, p->id, reply)) != PURCHASE_OK)
+	if ((err = save_reply(s, p, reply)) != PURCHASE_OK)
 		goto out;
 	return commit(s);
 out:

@@ -182,6 +182,9 @@ struct pur_purchase {
 	 * unanswered one of this holder, can still land after this time. */
 	int64_t settle_at;
 	int64_t created_at;
+	/* Claimed without an Idempotency-Key, by this process: no record to
+	 * store its answer in (0: there may be one -- a purchase read back). */
+	int no_idem;
 };
 
 /* Purchases created by the account since a time (for its rate limit), and
