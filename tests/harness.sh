@@ -539,7 +539,8 @@ h_sandbox() {
 # (postgres when the test runs as root), listening on a Unix socket in that
 # directory only (no TCP port), stopped when the test exits. Sets H_PG (the
 # directory), H_PG_PID, H_PG_URI (the service's database) and H_PG_PORT.
-# The cluster is made once per build (tests/pg-template, under a lock) and
+# The cluster is made once per build (a template in $TMPDIR named after the build, under a
+# lock) and
 # copied for each test.
 h_pg_start() {
 	local bin tmpl run=()
@@ -554,7 +555,9 @@ h_pg_start() {
 		chown postgres "$H_PG"
 		run=(runuser -u postgres --)
 	fi
-	tmpl=$abs_top_builddir/tests/pg-template
+	# (beside H_PG, not in the build tree: the server's user must reach it
+	# even when the checkout is in a directory only root can enter)
+	tmpl=${TMPDIR:-/tmp}/purchase-pg-template.$(id -u).$(printf '%s' "$abs_top_builddir" | md5sum | cut -c1-12)
 	(
 		flock 9
 		[ -f "$tmpl/PG_VERSION" ] && exit 0

@@ -90,7 +90,7 @@ AM_TESTS_ENVIRONMENT += abs_top_srcdir='$(abs_top_srcdir)'; export abs_top_srcdi
 AM_TESTS_ENVIRONMENT += H_LOGDIR='$(abs_top_builddir)/tests'; export H_LOGDIR;
 clean-local: clean-kept-logs
 clean-kept-logs:
-	rm -rf tests/*.sh.logs tests/pg-template tests/pg-template.new tests/pg-template.lock
+	rm -rf tests/*.sh.logs tests/pg-template.lock "$${TMPDIR:-/tmp}"/purchase-pg-template.`id -u`.*
 .PHONY: clean-kept-logs
 INTEGRATION_TESTS = \
 	tests/sandbox-basic.sh \
