@@ -69,3 +69,37 @@ pur_buf_free(struct pur_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+/* A JSON string as json-c writes it (JSON_C_TO_STRING_NOSLASHESCAPE): '"'
+ * and '\\' escaped, the control characters as \b \f \n \r \t or \u00xx,
+ * every other byte as it is. Nonzero when an append failed. */
+int
+pur_buf_json_str(struct pur_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	int bad = pur_buf_add(b, "\"", 1);
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], '\0'};
+		const char *esc = u;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		}
+		bad |= pur_buf_add(b, run, (size_t)(s - run));
+		bad |= pur_buf_adds(b, esc);
+		run = s + 1;
+	}
+	bad |= pur_buf_add(b, run, (size_t)(s - run));
+	return bad | pur_buf_add(b, "\"", 1);
+}

@@ -226,40 +226,6 @@ purchase_render_number(const struct purchase_number *num, enum purchase_render_a
 	return finish(o, bad, 200, out);
 }
 
-/* A JSON string as json-c writes it (JSON_C_TO_STRING_NOSLASHESCAPE): '"'
- * and '\\' escaped, the control characters as \b \f \n \r \t or \u00xx,
- * every other byte as it is. Nonzero when an append failed. */
-static int
-put_str(struct pur_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-	int bad = pur_buf_add(b, "\"", 1);
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], '\0'};
-		const char *esc = u;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		}
-		bad |= pur_buf_add(b, run, (size_t)(s - run));
-		bad |= pur_buf_adds(b, esc);
-		run = s + 1;
-	}
-	bad |= pur_buf_add(b, run, (size_t)(s - run));
-	return bad | pur_buf_add(b, "\"", 1);
-}
-
 /* ,"key": then the value; put_str's result. */
 static int
 put_key(struct pur_buf *b, const char *key)
@@ -270,7 +236,7 @@ put_key(struct pur_buf *b, const char *key)
 static int
 put_str_or_null(struct pur_buf *b, const char *v)
 {
-	return v == NULL || *v == '\0' ? pur_buf_adds(b, "null") : put_str(b, v);
+	return v == NULL || *v == '\0' ? pur_buf_adds(b, "null") : pur_buf_json_str(b, v);
 }
 
 static int
@@ -278,7 +244,7 @@ put_time(struct pur_buf *b, int64_t t)
 {
 	char s[40];
 
-	return time_text(t, s) ? put_str(b, s) : pur_buf_adds(b, "null");
+	return time_text(t, s) ? pur_buf_json_str(b, s) : pur_buf_adds(b, "null");
 }
 
 static int
@@ -296,16 +262,16 @@ put_number(struct pur_buf *b, const struct purchase_number *n)
 
 	snprintf(t, sizeof(t), "{\"id\":%lld", (long long)n->id);
 	bad |= pur_buf_adds(b, t);
-	bad |= put_key(b, "phone_number") | put_str(b, n->phone_number);
-	bad |= put_key(b, "country_code") | put_str(b, n->country_code);
-	bad |= put_key(b, "type") | put_str(b, n->type);
-	bad |= put_key(b, "type_label") | put_str(b, type_label(n->type));
+	bad |= put_key(b, "phone_number") | pur_buf_json_str(b, n->phone_number);
+	bad |= put_key(b, "country_code") | pur_buf_json_str(b, n->country_code);
+	bad |= put_key(b, "type") | pur_buf_json_str(b, n->type);
+	bad |= put_key(b, "type_label") | pur_buf_json_str(b, type_label(n->type));
 	bad |= put_key(b, "sms_capable") | put_bool(b, n->sms_capable);
 	bad |= put_key(b, "region") | put_str_or_null(b, n->region);
 	bad |= put_key(b, "has_active_subscription") | put_bool(b, strcmp(n->status, "released") != 0);
 	bad |= put_key(b, "created_at") | put_time(b, n->created_at);
 	bad |= put_key(b, "nickname") | put_str_or_null(b, n->nickname);
-	bad |= put_key(b, "status") | put_str(b, n->status);
+	bad |= put_key(b, "status") | pur_buf_json_str(b, n->status);
 	money_text(n->price_cents, t);
 	bad |= put_key(b, "price") | pur_buf_adds(b, t);
 	bad |= put_key(b, "current_period_end") | put_time(b, n->period_end);

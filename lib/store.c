@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "schema-sql.h"
 #include "store.h"
@@ -49,6 +50,7 @@ enum stmt {
 	S_RATE_GET,
 	S_RATE_BUMP,
 	S_OFFER_PUT,
+	S_OFFER_PUT_SET,
 	S_OFFER_PRUNE,
 	S_OFFER_GET,
 	S_PURCHASE_COUNT,
@@ -190,6 +192,22 @@ static const char *const sql[S__MAX] = {
 	    "subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
 	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
 	    "WHERE id = ?1 AND lease_token = ?2",
+	/* A search's offers in one statement (one round trip, not one a row):
+	 * ?2 is a JSON array of {n, c, t, p, s, m, e, r} objects, one an offer
+	 * (offers_json). DISTINCT ON: a number twice in one reply would make
+	 * ON CONFLICT touch its row twice, which PostgreSQL refuses. */
+	[S_OFFER_PUT_SET] =
+	    "INSERT INTO offers (account_id, phone_number, country_code, "
+	    "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
+	    "SELECT DISTINCT ON (o.n) ?1, o.n, o.c, o.t, o.p, o.s, o.m, o.e, nullif(o.r, '') "
+	    "FROM json_to_recordset(?2::json) AS o(n text, c text, t text, p bigint, s text, "
+	    "m integer, e bigint, r text) "
+	    "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
+	    "country_code = excluded.country_code, type = excluded.type, "
+	    "price_cents = excluded.price_cents, "
+	    "stripe_price_id = excluded.stripe_price_id, "
+	    "sms_capable = excluded.sms_capable, expires_at = excluded.expires_at, "
+	    "region = excluded.region",
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
 	    "settle_at = max(settle_at, lease_until + ?4) "
@@ -1636,22 +1654,41 @@ pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit,
 	return err;
 }
 
-enum purchase_err
-pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
-    size_t n, int64_t now)
+/* The offers as S_OFFER_PUT_SET's JSON array; 0, or -1 out of memory. */
+static int
+offers_json(struct pur_buf *b, const struct pur_offer_row *rows, size_t n)
 {
-	struct query *put = get(s, S_OFFER_PUT), *bump = get(s, S_RATE_BUMP),
-	             *prune = get(s, S_OFFER_PRUNE);
-	enum purchase_err err;
+	char nums[80];
+	int bad = pur_buf_adds(b, "[");
 	size_t i;
-	int rc;
 
-	if (put == NULL || bump == NULL || prune == NULL)
-		return db_err(s);
-	/* An offer lost to a power cut costs the client one more search. */
-	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
-		return err;
 	for (i = 0; i < n; i++) {
+		bad |= pur_buf_adds(b, i > 0 ? ",{\"n\":" : "{\"n\":");
+		bad |= pur_buf_json_str(b, rows[i].phone_number);
+		bad |= pur_buf_adds(b, ",\"c\":");
+		bad |= pur_buf_json_str(b, rows[i].country_code);
+		bad |= pur_buf_adds(b, ",\"t\":");
+		bad |= pur_buf_json_str(b, rows[i].type);
+		bad |= pur_buf_adds(b, ",\"s\":");
+		bad |= pur_buf_json_str(b, rows[i].stripe_price_id);
+		bad |= pur_buf_adds(b, ",\"r\":");
+		bad |= pur_buf_json_str(b, rows[i].region);
+		snprintf(nums, sizeof(nums), ",\"p\":%lld,\"m\":%d,\"e\":%lld}",
+		    (long long)rows[i].price_cents, rows[i].sms_capable ? 1 : 0,
+		    (long long)rows[i].expires_at);
+		bad |= pur_buf_adds(b, nums);
+	}
+	return bad | pur_buf_adds(b, "]");
+}
+
+/* The offers, each its own statement (SQLite: no round trip to save). */
+static int
+offers_each(struct query *put, int64_t account_id, const struct pur_offer_row *rows, size_t n)
+{
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		bind_int(put, 1, account_id);
 		bind_text(put, 2, rows[i].phone_number);
 		bind_text(put, 3, rows[i].country_code);
@@ -1663,9 +1700,45 @@ pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_o
 		bind_text(put, 9, rows[i].region);
 		rc = step(put);
 		done(put);
-		if (rc != SQLITE_DONE)
-			goto fail;
 	}
+	return rc;
+}
+
+enum purchase_err
+pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
+    size_t n, int64_t now)
+{
+	struct query *bump = get(s, S_RATE_BUMP), *prune = get(s, S_OFFER_PRUNE), *put;
+	struct pur_buf set;
+	enum purchase_err err;
+	int rc = SQLITE_DONE;
+
+	if (bump == NULL || prune == NULL)
+		return db_err(s);
+	put = get(s, s->c->pg != NULL ? S_OFFER_PUT_SET : S_OFFER_PUT);
+	if (put == NULL)
+		return db_err(s);
+	pur_buf_init(&set, (size_t)1 << 20);
+	if (put->pg != NULL && n > 0 && offers_json(&set, rows, n) != 0) {
+		pur_buf_free(&set);
+		return PURCHASE_ENOMEM;
+	}
+	/* An offer lost to a power cut costs the client one more search. */
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK) {
+		pur_buf_free(&set);
+		return err;
+	}
+	if (put->pg == NULL) {
+		rc = offers_each(put, account_id, rows, n);
+	} else if (n > 0) {
+		bind_int(put, 1, account_id);
+		bind_bytes(put, 2, set.data, set.len);
+		rc = step(put);
+		done(put);
+	}
+	pur_buf_free(&set);
+	if (rc != SQLITE_DONE)
+		goto fail;
 	bind_int(bump, 1, account_id);
 	bind_int(bump, 2, now);
 	rc = step(bump);

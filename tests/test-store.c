@@ -361,6 +361,62 @@ test_pg_lost(void)
 	pur_store_close(s);
 }
 
+/* A search's offers, on either backend (PostgreSQL: one statement for
+ * all, the rows as JSON): text that needs escaping comes back as it went
+ * in, a number twice in one reply is one offer, a later search replaces
+ * the offer, an empty one still counts in the rate window. */
+static void
+test_offers(void)
+{
+	struct purchase_detail d = {""};
+	struct pur_store *s;
+	struct pur_offer_row rows[3], got;
+	int64_t retry = 0;
+	size_t i;
+
+	if (pur_store_open(db, 1000, &s, &d) != PURCHASE_OK) {
+		ok(0, "store open for offers (%s)", d.text);
+		return;
+	}
+	memset(rows, 0, sizeof(rows));
+	for (i = 0; i < 3; i++) {
+		snprintf(rows[i].phone_number, sizeof(rows[i].phone_number), "+1415555%04d",
+		    i == 2 ? 7000 : (int)(7000 + i));
+		memcpy(rows[i].country_code, "CA", 3);
+		memcpy(rows[i].type, "local", 6);
+		rows[i].price_cents = 115;
+		memcpy(rows[i].stripe_price_id, "price_ca_local", 15);
+		rows[i].sms_capable = 1;
+		rows[i].expires_at = 5000;
+	}
+	snprintf(rows[0].region, sizeof(rows[0].region), "Qu\xc3\xa9" "bec \"QC\"\\ \t,'x'}]");
+	snprintf(rows[1].region, sizeof(rows[1].region), "%s", "");
+	snprintf(rows[2].region, sizeof(rows[2].region), "%s", rows[0].region);
+	is_int(pur_store_offers_put(s, 77, rows, 3, 1000), PURCHASE_OK,
+	    "three offers, one number twice, are stored");
+	is_int(pur_store_offer_get(s, 77, "+14155557000", 1000, &got), PURCHASE_OK, "the first offer");
+	is_str(got.region, rows[0].region, "its region, quotes, backslash, tab and UTF-8 as sent");
+	is_int((int)got.price_cents, 115, "its price");
+	is_str(got.stripe_price_id, "price_ca_local", "its price id");
+	is_int((int)got.expires_at, 5000, "its expiry");
+	is_int(pur_store_offer_get(s, 77, "+14155557001", 1000, &got), PURCHASE_OK, "the second");
+	is_str(got.region, "", "no region: empty");
+	is_str(val("select count(*) from offers where account_id = 77"), "2",
+	    "the number sent twice is one offer");
+	is_int(pur_store_offer_get(s, 78, "+14155557000", 1000, &got), PURCHASE_ENOT_AVAILABLE,
+	    "not offered to another account");
+	rows[0].price_cents = 300;
+	is_int(pur_store_offers_put(s, 77, rows, 1, 1001), PURCHASE_OK, "a later search");
+	is_int(pur_store_offer_get(s, 77, "+14155557000", 1001, &got), PURCHASE_OK, "the offer again");
+	is_int((int)got.price_cents, 300, "replaced by the later search's");
+	is_int(pur_store_offers_put(s, 77, rows, 0, 1002), PURCHASE_OK, "a search with nothing found");
+	is_int(pur_store_search_rate_check(s, 77, 3, 1003, &retry), PURCHASE_ERATE,
+	    "all three searches counted in the window");
+	is_int(pur_store_offer_get(s, 77, "+14155557000", 6000, &got), PURCHASE_ENOT_AVAILABLE,
+	    "an expired offer is not available");
+	pur_store_close(s);
+}
+
 static int
 main_pg(const char *uri)
 {
@@ -370,6 +426,7 @@ main_pg(const char *uri)
 	test_pg_twins();
 	test_pg_prices();
 	test_pg_lost();
+	test_offers();
 	test_pool();
 	return done_testing();
 }
@@ -389,6 +446,7 @@ main(void)
 	snprintf(db, sizeof(db), "%s/purchase.db", dir);
 	test_migration();
 	test_claims();
+	test_offers();
 	test_pool();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
