@@ -5,7 +5,8 @@
 #
 #   ./bench/pg.sh
 #
-# (PGB_ONLY="pg-1 sqlite-3": only those scenarios; PGB_KEEP=1: the
+# (PGB_SHAPES: the nodes x processes to run, "1x2 3x2 1x3 3x1" (PGB_PROCS
+# is the 2); PGB_ONLY="pg-1x2 sqlite-3x2": only those scenarios; PGB_KEEP=1: the
 # server's CPU per process kind after each purchase run, and with
 # PGB_STATEMENTS=1 the statements' statistics at the end; PGB_ENV: more
 # environment for the responders.)
@@ -13,22 +14,26 @@
 # The providers are the shared peer-bench's nginx fakes (the team's, with
 # real-shaped Stripe and Twilio replies, answering in microseconds; copied
 # to _build/bench/pg-peer-bench). A node is one lighttpd with the shipped
-# lighttpd-purchase.conf and PGB_PROCS (2) FastCGI processes of this build's
+# lighttpd-purchase.conf and its FastCGI processes of this build's
 # purchase.fcgi (_build/bench: -O2, no sanitizers); three nodes are three
-# such lighttpds on their own ports, one database. The PostgreSQL server is
-# Debian's (15), initdb'd in _build/bench/pg-run/pg with its defaults (fsync
+# such lighttpds on their own ports, one database. The shapes: 1x2 and 3x2,
+# each node with its own 2 processes as an operator runs them (three nodes
+# then have three times the processes on the same 2 cores), and 1x3 and
+# 3x1, the same 3 processes in both, so that only the nodes differ. The
+# PostgreSQL server is Debian's (15), initdb'd in a directory of its own
+# under $TMPDIR (its user may not enter the checkout) with its defaults (fsync
 # and synchronous_commit on, 128 MB of shared buffers) on a Unix socket, on
 # the same 2 cores as everything else. Each scenario gets a database of its
 # own, made the way an operator does (purchasectl init, prices load,
 # account create, key create) with the numbers offered to the account in
 # `offers` (direct SQL, as bench/peer-team/seed.sh does).
 #
-# Per scenario (backend x nodes), PGB_ROUNDS (3) rounds of: search (wrk
+# Per scenario (backend x shape), PGB_ROUNDS (3) rounds of: search (wrk
 # GET /api/user/phone-numbers/search?limit=20, 16 accounts' keys in turn),
 # then purchase (wrk POST purchase, every request a distinct offered
 # number: peer-bench's purchase-team.lua). One node: one wrk, 2 threads,
 # PGB_CONNS (32) connections; three nodes: one wrk per node, 1 thread,
-# a third of the connections each, run at once, their rates added. The
+# a third of the connections each (11, 11, 10), run at once, their rates added. The
 # figures are the medians over the rounds. Also: the 5xx answers in the
 # service's logs, and on PostgreSQL the WAL fsyncs and bytes per purchase
 # from the server's own statistics (pg_stat_wal, read before and after each
@@ -87,51 +92,25 @@ awk -v root="$work/avail" '/^        location \/ \{/ && !done {
 	{ print }' "$peer/conf/nginx-fake-team.conf.in" >"$work/fake-team.conf.in"
 grep -q AvailablePhoneNumbers "$work/fake-team.conf.in" || { echo "pg.sh: cannot add searches to the fake" >&2; exit 1; }
 
-PIDS=()
+me=pg.sh
+. "$top/bench/lib.sh"
 PG_PID=
+# (the server's directory outside the checkout: its user may not be able
+# to enter a private one)
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/purchase-bench-pg.XXXXXX")
 cleanup() {
-	local p
 	[ -n "$PG_PID" ] && kill -INT "$PG_PID" 2>/dev/null
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	bench_stop
+	[ -z "$PG_PID" ] || for _ in $(seq 50); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+	rm -rf "$pgdir"
 }
 trap cleanup EXIT
 
-freeport() {
-	[ -x "$work/freeport" ] || cc -o "$work/freeport" "$top/tests/freeport.c"
-	"$work/freeport"
-}
-wait_port() {
-	local i
-	for i in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.05
-	done
-	echo "pg.sh: nothing answers on port $1" >&2
-	return 1
-}
-# wrk_line FILE -- "req/s p50-ms p99-ms non2xx errors" from wrk --latency output
-wrk_line() {
-	awk '
-	/Requests\/sec:/ { rps = $2 }
-	/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
-	/Non-2xx or 3xx responses:/ { bad = $5 }
-	/Socket errors:/ { err = $4 + $6 + $8 + $10; gsub(",", "", err) }
-	function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-	END { printf "%.0f %.1f %.1f %d %d\n", rps, ms(p50), ms(p99), bad, err }' "$1"
-}
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- the fakes and the PostgreSQL server -------------------------------------
 
-fport=$(freeport)
-sed -e "s|@BENCH@|$peer|g" -e "s|@RUN@|$work|g" -e "s|@NAME@|fake|g" -e "s|@PORT@|$fport|g" \
-	-e "s|@WORKERS@|1|g" "$work/fake-team.conf.in" >"$work/fake.conf"
-mkdir -p "$work/fake.rt"
-nginx -e "$work/logs/fake.error.log" -p "$work/fake.rt" -c "$work/fake.conf" &
-PIDS+=($!)
-wait_port "$fport"
+fake_start "$peer" "$work/fake-team.conf.in"
 
 # (PGB_STATEMENTS=1: with pg_stat_statements, for the statements per
 # purchase; it costs the server a fifth of the purchases per second, so
@@ -139,19 +118,18 @@ wait_port "$fport"
 stmts=$([ "${PGB_STATEMENTS:-0}" = 1 ] && echo 1 || true)
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 run=()
-mkdir -p "$work/pg"
-chmod 755 "$work"
+chmod 755 "$pgdir"
 if [ "$(id -u)" -eq 0 ]; then
-	chown postgres "$work/pg"
+	chown postgres "$pgdir"
 	run=(runuser -u postgres --)
 fi
-"${run[@]}" "$pgbin/initdb" -D "$work/pg/data" -U purchase --auth=trust -E UTF8 --locale=C \
+"${run[@]}" "$pgbin/initdb" -D "$pgdir/data" -U purchase --auth=trust -E UTF8 --locale=C \
 	>"$work/logs/initdb.log" 2>&1
-"${run[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 30 \
-	-o "-k $work/pg -c listen_addresses= -c max_connections=300${stmts:+ -c shared_preload_libraries=pg_stat_statements}" start >/dev/null
-PG_PID=$(head -n 1 "$work/pg/data/postmaster.pid")
+"${run[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
+	-o "-k $pgdir -c listen_addresses= -c max_connections=300${stmts:+ -c shared_preload_libraries=pg_stat_statements}" start >/dev/null
+PG_PID=$(head -n 1 "$pgdir/data/postmaster.pid")
 pgver=$("$pgbin/postgres" --version | awk '{print $3}')
-psql_() { psql -X -A -t -q -v ON_ERROR_STOP=1 "postgresql:///$1?host=$work/pg&user=purchase" -c "$2"; }
+psql_() { psql -X -A -t -q -v ON_ERROR_STOP=1 "postgresql:///$1?host=$pgdir&user=purchase" -c "$2"; }
 
 # --- one scenario ------------------------------------------------------------
 
@@ -161,7 +139,7 @@ seed() {
 	local backend=$1 name=$2 conf=$work/$2-seed.conf a i
 	if [ "$backend" = pg ]; then
 		psql_ postgres "CREATE DATABASE \"$name\""
-		DB="postgresql:///$name?host=$work/pg&user=purchase"
+		DB="postgresql:///$name?host=$pgdir&user=purchase"
 	else
 		DB=$work/$name.db
 	fi
@@ -197,33 +175,9 @@ seed() {
 # node NAME I -- lighttpd I of the scenario; its port added to PORTS, its
 # PID to NODE_PIDS.
 node() {
-	local name=$1 i=$2 d=$work/$1-node$2 port
-	port=$(freeport)
-	mkdir -p "$d/www" "$d/cgi-bin" "$d/run/purchase"
-	cat >"$d/cgi-bin/purchase.fcgi" <<EOF
-#!/bin/sh
-${PGB_ENV:-} LD_LIBRARY_PATH=$build/lib/.libs exec $build/cgi-bin/.libs/purchase.fcgi
-EOF
-	chmod +x "$d/cgi-bin/purchase.fcgi"
-	sed -e "s|@cgibindir@|$d/cgi-bin|g" -e "s|@runstatedir@|$d/run|g" \
-		-e "s|@sysconfdir@/purchase.conf|$work/$name.conf|g" \
-		-e "s|\"max-procs\" *=> *[0-9]*|\"max-procs\" => $procs|" \
-		"$top/apache-conf/lighttpd-purchase.conf.in" >"$d/purchase.conf"
-	cat >"$d/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $port
-server.document-root = "$d/www"
-server.errorlog = "$d/error.log"
-server.max-fds = 16384
-server.max-connections = 8192
-server.max-keep-alive-requests = 100000
-include "$d/purchase.conf"
-EOF
-	lighttpd -D -f "$d/lighttpd.conf" &
-	PIDS+=($!)
-	NODE_PIDS+=($!)
-	wait_port "$port"
-	PORTS+=("$port")
+	NODE_ENV=${PGB_ENV:-} node_start "$work/$1-node$2" "$work/$1.conf" "$procs"
+	NODE_PIDS+=("$NODE_PID")
+	PORTS+=("$NODE_PORT")
 }
 
 # wal DB -- "fsyncs bytes writes statements" so far: the WAL's (pg_stat_wal)
@@ -237,9 +191,9 @@ wal() {
 # load KIND NAME ROUND -- one wrk per node at once; "rps p50 p99 non2xx errors"
 load() {
 	local kind=$1 name=$2 r=$3 n=${#PORTS[@]} i c t pids=() f
-	c=$((conns / n))
 	t=$([ "$n" -eq 1 ] && echo 2 || echo 1)
 	for i in $(seq 0 $((n - 1))); do
+		c=$((conns / n + (i < conns % n ? 1 : 0)))
 		f=$work/logs/$name-$kind-$r-$i.wrk
 		if [ "$kind" = search ]; then
 			wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$top/bench/bench.lua" \
@@ -270,8 +224,8 @@ cpu() {
 }
 
 declare -A RES
-scenario() {	# scenario BACKEND NODES
-	local backend=$1 nodes=$2 name=$1-$2 i r w0 w1 p0 p1 c0 c1 line
+scenario() {	# scenario BACKEND NODES PROCS
+	local backend=$1 nodes=$2 procs=$3 name=$1-$2x$3 i r w0 w1 p0 p1 c0 c1 line
 	seed "$backend" "$name"
 	cat >"$work/$name.conf" <<EOF
 database = $DB
@@ -333,11 +287,17 @@ EOF
 	fi
 }
 
-for nodes in 1 3; do
+# Shapes: NODESxPROCESSES. 1x2 and 3x2 as an operator would run them (each
+# node its own processes: on this machine three times the processes on the
+# same 2 cores); 1x3 and 3x1 with the same processes in all, so that what
+# differs is only the nodes: three lighttpds and their clients instead of
+# one.
+shapes=${PGB_SHAPES:-1x$procs 3x$procs 1x3 3x1}
+for shape in $shapes; do
 	for backend in sqlite pg; do
-		case " ${PGB_ONLY:-$backend-$nodes} " in *" $backend-$nodes "*) ;; *) continue ;; esac
-		echo "pg.sh: $backend, $nodes node(s) of $procs processes" >&2
-		scenario "$backend" "$nodes"
+		case " ${PGB_ONLY:-$backend-$shape} " in *" $backend-$shape "*) ;; *) continue ;; esac
+		echo "pg.sh: $backend, ${shape%x*} node(s) of ${shape#*x} processes" >&2
+		scenario "$backend" "${shape%x*}" "${shape#*x}"
 	done
 done
 
@@ -348,22 +308,34 @@ if [ "${PGB_KEEP:-0}" = 1 ] && [ -n "$stmts" ]; then
 	done
 fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-row() {	# row BACKEND NODES
+row() {	# row BACKEND SHAPE
 	local n=$1-$2 wal="-"
+	[ -n "${RES[$n.purchase.1]:-}" ] || return 0
 	[ "$1" = pg ] && wal="${RES[$n.wal.1]} fsyncs, ${RES[$n.wal.3]} writes, ${RES[$n.wal.2]} B${stmts:+; ${RES[$n.wal.4]} statements}"
-	echo "| $([ "$1" = pg ] && echo "PostgreSQL $pgver" || echo "SQLite") | $2 x $procs | ${RES[$n.purchase.1]} | $(ratio "${RES[$n.purchase.1]}" "${RES[sqlite-$2.purchase.1]}") | ${RES[$n.purchase.2]} / ${RES[$n.purchase.3]} | ${RES[$n.search.1]} | $(ratio "${RES[$n.search.1]}" "${RES[sqlite-$2.search.1]}") | ${RES[$n.search.2]} / ${RES[$n.search.3]} | ${RES[$n.purchase.4]} / ${RES[$n.search.4]} | ${RES[$n.5xx]} | ${RES[$n.cpu.1]} / ${RES[$n.cpu.2]} / ${RES[$n.cpu.3]} / ${RES[$n.cpu.4]} | $wal |"
+	echo "| $([ "$1" = pg ] && echo "PostgreSQL $pgver" || echo "SQLite") | ${2/x/ x } | ${RES[$n.purchase.1]} | $(ratio "${RES[$n.purchase.1]}" "${RES[sqlite-$2.purchase.1]:-0}") | ${RES[$n.purchase.2]} / ${RES[$n.purchase.3]} | ${RES[$n.search.1]} | $(ratio "${RES[$n.search.1]}" "${RES[sqlite-$2.search.1]:-0}") | ${RES[$n.search.2]} / ${RES[$n.search.3]} | ${RES[$n.purchase.4]} / ${RES[$n.search.4]} | ${RES[$n.5xx]} | ${RES[$n.cpu.1]} / ${RES[$n.cpu.2]} / ${RES[$n.cpu.3]} / ${RES[$n.cpu.4]} | $wal |"
+}
+# nodes_vs BACKEND THREE ONE -- "purchases R, searches R" of shape THREE
+# against ONE, when both ran
+nodes_vs() {
+	[ -n "${RES[$1-$2.purchase.1]:-}" ] && [ -n "${RES[$1-$3.purchase.1]:-}" ] || return 0
+	echo "- $([ "$1" = pg ] && echo PostgreSQL || echo SQLite), $2 against $3: purchases $(ratio "${RES[$1-$2.purchase.1]}" "${RES[$1-$3.purchase.1]}"), searches $(ratio "${RES[$1-$2.search.1]}" "${RES[$1-$3.search.1]}")"
 }
 {
 	echo "# PostgreSQL against SQLite, one node and three"
 	echo
-	echo "Generated by \`bench/pg.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores, shared by the web servers, the fakes, wrk and PostgreSQL; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Command: \`PGB_DURATION=$duration PGB_CONNS=$conns PGB_PROCS=$procs PGB_ROUNDS=$rounds ./bench/pg.sh\`. Medians of $rounds rounds; wrk with $conns connections in all (three nodes: a third each, at once, rates added, latencies the worst client's)."
+	echo "Generated by \`bench/pg.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores, shared by the web servers, the fakes, wrk and PostgreSQL; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)). Command: \`PGB_DURATION=$duration PGB_CONNS=$conns PGB_SHAPES='$shapes' PGB_ROUNDS=$rounds ./bench/pg.sh\`. Medians of $rounds rounds; wrk with $conns connections in all (three nodes: a third each, at once, rates added, latencies the worst client's)."
 	echo
-	echo "| database | nodes x processes | purchases/s | vs SQLite, same nodes | purchase p50 / p99 ms | searches/s | vs SQLite | search p50 / p99 ms | non-2xx purchase / search | 5xx in the logs | CPU µs per purchase: service / PostgreSQL / lighttpd / fakes | per purchase: WAL (pg_stat_wal), statements (pg_stat_statements, BEGIN and COMMIT included) |"
+	echo "| database | nodes x processes | purchases/s | vs SQLite, same shape | purchase p50 / p99 ms | searches/s | vs SQLite | search p50 / p99 ms | non-2xx purchase / search | 5xx in the logs | CPU µs per purchase: service / PostgreSQL / lighttpd / fakes | per purchase: WAL (pg_stat_wal), statements (pg_stat_statements, BEGIN and COMMIT included) |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-	row sqlite 1
-	row pg 1
-	row sqlite 3
-	row pg 3
+	for shape in $shapes; do
+		row sqlite "$shape"
+		row pg "$shape"
+	done
 	echo
-	echo "Three nodes against one, same backend: purchases $(ratio "${RES[sqlite-3.purchase.1]}" "${RES[sqlite-1.purchase.1]}") (SQLite), $(ratio "${RES[pg-3.purchase.1]}" "${RES[pg-1.purchase.1]}") (PostgreSQL); searches $(ratio "${RES[sqlite-3.search.1]}" "${RES[sqlite-1.search.1]}") (SQLite), $(ratio "${RES[pg-3.search.1]}" "${RES[pg-1.search.1]}") (PostgreSQL)."
+	echo "Three nodes against one, same backend:"
+	echo
+	for backend in sqlite pg; do
+		nodes_vs "$backend" "3x$procs" "1x$procs"
+		nodes_vs "$backend" 3x1 1x3
+	done
 } | tee "$out"

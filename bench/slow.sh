@@ -71,28 +71,9 @@ for f in nginx-fake.conf.in nginx-fake-team.conf.in; do
 	grep -q ngx.sleep "$peer/conf/$f" || { echo "slow.sh: cannot add the delay to $f" >&2; exit 1; }
 done
 
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-freeport() {
-	[ -x "$work/freeport" ] || cc -o "$work/freeport" "$top/tests/freeport.c"
-	"$work/freeport"
-}
-wait_port() {
-	local i
-	for i in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.05
-	done
-	echo "slow.sh: nothing answers on port $1" >&2
-	return 1
-}
+me=slow.sh
+. "$top/bench/lib.sh"
+trap bench_stop EXIT
 
 # mem PIDS... -- "RSS-MiB private-MiB threads" of those processes together.
 mem() {
@@ -117,26 +98,9 @@ sample_mem() {
 	done
 	echo "$best" >"$2"
 }
-# wrk_line FILE -- "req/s p50-ms p99-ms non2xx errors" from wrk --latency output
-wrk_line() {
-	awk '
-	/Requests\/sec:/ { rps = $2 }
-	/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
-	/Non-2xx or 3xx responses:/ { bad = $5 }
-	/Socket errors:/ { err = $4 + $6 + $8 + $10; gsub(",", "", err) }
-	function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-	END { printf "%.0f %.1f %.1f %d %d\n", rps, ms(p50), ms(p99), bad, err }' "$1"
-}
-
 # --- the product -----------------------------------------------------------
 
-fport=$(freeport)
-sed -e "s|@BENCH@|$peer|g" -e "s|@RUN@|$work|g" -e "s|@NAME@|fake|g" -e "s|@PORT@|$fport|g" \
-	-e "s|@WORKERS@|1|g" "$peer/conf/nginx-fake-team.conf.in" >"$work/fake.conf"
-mkdir -p "$work/fake.rt"
-nginx -e "$work/logs/fake.error.log" -p "$work/fake.rt" -c "$work/fake.conf" &
-PIDS+=($!)
-wait_port "$fport"
+fake_start "$peer" "$peer/conf/nginx-fake-team.conf.in"
 t=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$fport/v1/customers/cus_x")
 echo "slow.sh: the fake provider answers in ${t}s (delay $delay ms)" >&2
 
@@ -161,35 +125,11 @@ purchase_rate_per_minute = 0
 search_rate_per_minute = 0
 provider_timeout_ms = $((delay * 3 + 2000))
 EOF
-	port=$(freeport)
-	d=$work/product-$n
-	mkdir -p "$d/www" "$d/cgi-bin" "$d/run/purchase"
-	cat >"$d/cgi-bin/purchase.fcgi" <<EOF
-#!/bin/sh
-${SLOW_ENV:-} LD_LIBRARY_PATH=$build/lib/.libs exec ${SLOW_WRAP:-} $build/cgi-bin/.libs/purchase.fcgi
-EOF
-	chmod +x "$d/cgi-bin/purchase.fcgi"
-	sed -e "s|@cgibindir@|$d/cgi-bin|g" -e "s|@runstatedir@|$d/run|g" \
-		-e "s|@sysconfdir@/purchase.conf|$work/product-$n.conf|g" \
-		-e "s|\"max-procs\" *=> *[0-9]*|\"max-procs\" => $procs|" \
-		-e "s|\"PURCHASE_THREADS\" *=> *\"[0-9]*\"|\"PURCHASE_THREADS\" => \"$threads\", \"PURCHASE_SLOTS\" => \"$slots\"|" \
-		"$top/apache-conf/lighttpd-purchase.conf.in" >"$d/purchase.conf"
-	grep -q "\"PURCHASE_SLOTS\" => \"$slots\"" "$d/purchase.conf" ||
+	NODE_ENV=${SLOW_ENV:-} NODE_WRAP=${SLOW_WRAP:-} node_start "$work/product-$n" "$work/product-$n.conf" "$procs" \
+		-e "s|\"PURCHASE_THREADS\" *=> *\"[0-9]*\"|\"PURCHASE_THREADS\" => \"$threads\", \"PURCHASE_SLOTS\" => \"$slots\"|"
+	grep -q "\"PURCHASE_SLOTS\" => \"$slots\"" "$work/product-$n/purchase.conf" ||
 		{ echo "slow.sh: the shipped lighttpd configuration sets no PURCHASE_THREADS" >&2; exit 1; }
-	cat >"$d/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $port
-server.document-root = "$d/www"
-server.errorlog = "$d/error.log"
-server.max-fds = 16384
-server.max-connections = 8192
-server.max-keep-alive-requests = 100000
-include "$d/purchase.conf"
-EOF
-	lighttpd -D -f "$d/lighttpd.conf" &
-	lpid=$!
-	PIDS+=($lpid)
-	wait_port "$port"
+	lpid=$NODE_PID port=$NODE_PORT
 	key=$(cat "$db.key")
 	base=http://127.0.0.1:$port
 	workers() { pgrep -P "$lpid" | tr '\n' ' '; }
