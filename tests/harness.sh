@@ -796,6 +796,9 @@ h_debroot() {
 		fi
 		rm -rf "$dir" && mv "$tmp" "$dir" || return 1
 	fi
+	# mktemp made it 0700; as the root of a chroot it must be 0755, or no
+	# user but root can reach /dev/null or /var in it.
+	chmod 755 "$dir" || return 1
 	echo "$dir"
 }
 
