@@ -124,7 +124,7 @@ purchase_numbers_list(struct purchase_ctx *ctx, int64_t account_id, enum purchas
 	if ((err = parse_paging(query, out, d)) != PURCHASE_OK)
 		return err;
 	/* The page and its count in one snapshot. */
-	if ((err = pur_store_read_begin(ctx->store)) != PURCHASE_OK)
+	if ((err = pur_store_snapshot_begin(ctx->store)) != PURCHASE_OK)
 		return err;
 	if (out->paged) {
 		err = pur_store_numbers_count(ctx->store, account_id, legacy, &out->total);

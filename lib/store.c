@@ -50,7 +50,7 @@ enum stmt {
 	S_RATE_GET,
 	S_RATE_BUMP,
 	S_OFFER_PUT,
-	S_OFFER_PUT_SET,
+	S_SEARCH_SAVE,
 	S_OFFER_PRUNE,
 	S_OFFER_GET,
 	S_PURCHASE_COUNT,
@@ -192,22 +192,6 @@ static const char *const sql[S__MAX] = {
 	    "subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
 	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
 	    "WHERE id = ?1 AND lease_token = ?2",
-	/* A search's offers in one statement (one round trip, not one a row):
-	 * ?2 is a JSON array of {n, c, t, p, s, m, e, r} objects, one an offer
-	 * (offers_json). DISTINCT ON: a number twice in one reply would make
-	 * ON CONFLICT touch its row twice, which PostgreSQL refuses. */
-	[S_OFFER_PUT_SET] =
-	    "INSERT INTO offers (account_id, phone_number, country_code, "
-	    "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
-	    "SELECT DISTINCT ON (o.n) ?1, o.n, o.c, o.t, o.p, o.s, o.m, o.e, nullif(o.r, '') "
-	    "FROM json_to_recordset(?2::json) AS o(n text, c text, t text, p bigint, s text, "
-	    "m integer, e bigint, r text) "
-	    "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
-	    "country_code = excluded.country_code, type = excluded.type, "
-	    "price_cents = excluded.price_cents, "
-	    "stripe_price_id = excluded.stripe_price_id, "
-	    "sms_capable = excluded.sms_capable, expires_at = excluded.expires_at, "
-	    "region = excluded.region",
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
 	    "settle_at = max(settle_at, lease_until + ?4) "
@@ -302,16 +286,10 @@ static const char *const sql_pg[S__MAX] = {
 	[S_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
 	[S_USER_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_version",
 	[S_ACCOUNT_INSERT] = ACCOUNT_INSERT " RETURNING id",
-	[S_PURCHASE_INSERT] = PURCHASE_INSERT " RETURNING id",
-	[S_OFFER_PUT] = "INSERT INTO offers (account_id, phone_number, country_code, "
-	                "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
-	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, '')) "
-	                "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
-	                "country_code = excluded.country_code, type = excluded.type, "
-	                "price_cents = excluded.price_cents, "
-	                "stripe_price_id = excluded.stripe_price_id, "
-	                "sms_capable = excluded.sms_capable, expires_at = excluded.expires_at, "
-	                "region = excluded.region",
+	/* (set_config: asynchronous commit for the transaction the INSERT is
+	 * in -- its own, when the claim has no key: one round trip) */
+	[S_PURCHASE_INSERT] = PURCHASE_INSERT
+	    " RETURNING id, set_config('synchronous_commit', 'off', true)",
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
 	    "settle_at = greatest(settle_at, lease_until + ?4) "
@@ -323,6 +301,38 @@ static const char *const sql_pg[S__MAX] = {
 	                 "WHERE done_at IS NULL AND lease_until <= ?1 ORDER BY received_at LIMIT 1 "
 	                 "FOR UPDATE SKIP LOCKED",
 	[S_CLAIM_LOCK] = "SELECT pg_advisory_xact_lock(?1)",
+	/* A search's writes in one statement, a transaction of its own (one
+	 * round trip, not five: BEGIN, offers, rate, prune, COMMIT),
+	 * committed asynchronously (set_config: an offer lost to a power cut
+	 * costs one more search). ?2: the offers, a JSON array of {n, c, t,
+	 * p, s, m, e, r} objects (offers_json). DISTINCT ON: a number twice
+	 * in one reply would make ON CONFLICT touch its row twice, which
+	 * PostgreSQL refuses. The parts see one snapshot, not each other's
+	 * rows, so the prune leaves alone what this search offers again. */
+	[S_SEARCH_SAVE] =
+	    "WITH put AS (INSERT INTO offers (account_id, phone_number, country_code, "
+	    "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
+	    "SELECT DISTINCT ON (o.n) ?1, o.n, o.c, o.t, o.p, o.s, o.m, o.e, nullif(o.r, '') "
+	    "FROM json_to_recordset(?2::json) AS o(n text, c text, t text, p bigint, s text, "
+	    "m integer, e bigint, r text) "
+	    "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
+	    "country_code = excluded.country_code, type = excluded.type, "
+	    "price_cents = excluded.price_cents, "
+	    "stripe_price_id = excluded.stripe_price_id, "
+	    "sms_capable = excluded.sms_capable, expires_at = excluded.expires_at, "
+	    "region = excluded.region RETURNING 1), "
+	    "bump AS (INSERT INTO search_rate (account_id, window_start, count) "
+	    "VALUES (?1, ?3, 1) ON CONFLICT (account_id) DO UPDATE SET "
+	    "count = CASE WHEN search_rate.window_start > ?3 - 60 "
+	    "THEN search_rate.count + 1 ELSE 1 END, "
+	    "window_start = CASE WHEN search_rate.window_start > ?3 - 60 "
+	    "THEN search_rate.window_start ELSE ?3 END RETURNING 1), "
+	    "prune AS (DELETE FROM offers WHERE (account_id, phone_number) IN "
+	    "(SELECT account_id, phone_number FROM offers WHERE expires_at < ?3 "
+	    "AND NOT (account_id = ?1 AND phone_number IN "
+	    "(SELECT x.n FROM json_to_recordset(?2::json) AS x(n text))) LIMIT 100) "
+	    "RETURNING 1) "
+	    "SELECT set_config('synchronous_commit', 'off', true)",
 };
 
 _Static_assert(PGQ_ROW == SQLITE_ROW && PGQ_DONE == SQLITE_DONE && PGQ_BUSY == SQLITE_BUSY &&
@@ -761,17 +771,35 @@ begin(struct pur_store *s)
 
 /* One read transaction for a request's first reads (the key, then the
  * purchase's checks): joined when open, ended by the first write, by a
- * provider call (pur_http's before-call hook) or at the request's end. */
-enum purchase_err
-pur_store_read_begin(struct pur_store *s)
+ * provider call (pur_http's before-call hook) or at the request's end.
+ * snapshot: the reads must see one state (on PostgreSQL, the only case
+ * that opens a transaction; see store.h). */
+static enum purchase_err
+read_open(struct pur_store *s, int snapshot)
 {
 	enum purchase_err err;
 
-	if (s->reading)
+	if (s->reading && (!snapshot || in_txn(s)))
 		return PURCHASE_OK;
+	if (!snapshot && s->pool->pg) {
+		s->reading = 1;
+		return PURCHASE_OK;
+	}
 	if ((err = run(s, S_BEGIN_READ)) == PURCHASE_OK)
 		s->reading = 1;
 	return err;
+}
+
+enum purchase_err
+pur_store_read_begin(struct pur_store *s)
+{
+	return read_open(s, 0);
+}
+
+enum purchase_err
+pur_store_snapshot_begin(struct pur_store *s)
+{
+	return read_open(s, 1);
 }
 
 void
@@ -1654,7 +1682,7 @@ pur_store_search_rate_check(struct pur_store *s, int64_t account_id, long limit,
 	return err;
 }
 
-/* The offers as S_OFFER_PUT_SET's JSON array; 0, or -1 out of memory. */
+/* The offers as S_SEARCH_SAVE's JSON array; 0, or -1 out of memory. */
 static int
 offers_json(struct pur_buf *b, const struct pur_offer_row *rows, size_t n)
 {
@@ -1681,13 +1709,54 @@ offers_json(struct pur_buf *b, const struct pur_offer_row *rows, size_t n)
 	return bad | pur_buf_adds(b, "]");
 }
 
-/* The offers, each its own statement (SQLite: no round trip to save). */
-static int
-offers_each(struct query *put, int64_t account_id, const struct pur_offer_row *rows, size_t n)
+/* PostgreSQL: S_SEARCH_SAVE, one statement for all of a search's writes. */
+static enum purchase_err
+offers_put_pg(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
+    size_t n, int64_t now)
 {
+	struct query *st = get(s, S_SEARCH_SAVE);
+	struct pur_buf set;
+	int rc;
+
+	if (st == NULL)
+		return db_err(s);
+	pur_buf_init(&set, (size_t)1 << 20);
+	if (offers_json(&set, rows, n) != 0) {
+		pur_buf_free(&set);
+		return PURCHASE_ENOMEM;
+	}
+	if (s->reading)
+		pur_store_read_end(s);
+	bind_int(st, 1, account_id);
+	bind_bytes(st, 2, set.data, set.len);
+	bind_int(st, 3, now);
+	while ((rc = step(st)) == SQLITE_ROW)
+		;
+	done(st);
+	pur_buf_free(&set);
+	return rc == SQLITE_DONE ? PURCHASE_OK : map_rc(rc);
+}
+
+enum purchase_err
+pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
+    size_t n, int64_t now)
+{
+	struct query *bump, *prune, *put;
+	enum purchase_err err;
 	size_t i;
 	int rc = SQLITE_DONE;
 
+	if (s->pool->pg)
+		return offers_put_pg(s, account_id, rows, n, now);
+	bump = get(s, S_RATE_BUMP);
+	prune = get(s, S_OFFER_PRUNE);
+	put = get(s, S_OFFER_PUT);
+	if (bump == NULL || prune == NULL || put == NULL)
+		return db_err(s);
+	/* An offer lost to a power cut costs the client one more search. */
+	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+		return err;
+	/* Each offer its own statement: no round trip to save. */
 	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		bind_int(put, 1, account_id);
 		bind_text(put, 2, rows[i].phone_number);
@@ -1701,42 +1770,6 @@ offers_each(struct query *put, int64_t account_id, const struct pur_offer_row *r
 		rc = step(put);
 		done(put);
 	}
-	return rc;
-}
-
-enum purchase_err
-pur_store_offers_put(struct pur_store *s, int64_t account_id, const struct pur_offer_row *rows,
-    size_t n, int64_t now)
-{
-	struct query *bump = get(s, S_RATE_BUMP), *prune = get(s, S_OFFER_PRUNE), *put;
-	struct pur_buf set;
-	enum purchase_err err;
-	int rc = SQLITE_DONE;
-
-	if (bump == NULL || prune == NULL)
-		return db_err(s);
-	put = get(s, s->c->pg != NULL ? S_OFFER_PUT_SET : S_OFFER_PUT);
-	if (put == NULL)
-		return db_err(s);
-	pur_buf_init(&set, (size_t)1 << 20);
-	if (put->pg != NULL && n > 0 && offers_json(&set, rows, n) != 0) {
-		pur_buf_free(&set);
-		return PURCHASE_ENOMEM;
-	}
-	/* An offer lost to a power cut costs the client one more search. */
-	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK) {
-		pur_buf_free(&set);
-		return err;
-	}
-	if (put->pg == NULL) {
-		rc = offers_each(put, account_id, rows, n);
-	} else if (n > 0) {
-		bind_int(put, 1, account_id);
-		bind_bytes(put, 2, set.data, set.len);
-		rc = step(put);
-		done(put);
-	}
-	pur_buf_free(&set);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	bind_int(bump, 1, account_id);
@@ -1886,7 +1919,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 {
 	struct query *ins = get(s, S_PURCHASE_INSERT), *iins = get(s, S_IDEM_INSERT);
 	enum purchase_err err;
-	int rc;
+	int rc, single;
 
 	if (ins == NULL || iins == NULL)
 		return db_err(s);
@@ -1895,9 +1928,17 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	 * power cut is unacknowledged work -- its nonce is gone with it, so
 	 * its Idempotency-Keys are never sent again; what it made at the
 	 * providers (an incomplete subscription, a number) is repaired by
-	 * `purchasectl reconcile --repair`. A process crash loses nothing. */
-	if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
+	 * `purchasectl reconcile --repair`. A process crash loses nothing.
+	 * PostgreSQL without a key: the INSERT alone, a transaction of its
+	 * own that its RETURNING makes asynchronous (see sql_pg) -- one round
+	 * trip, not BEGIN, INSERT, COMMIT. */
+	single = s->c->pg != NULL && key == NULL;
+	if (single) {
+		if (s->reading)
+			pur_store_read_end(s);
+	} else if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK) {
 		return err;
+	}
 	/* Under the write lock: a record of the key wins over everything (a
 	 * concurrent twin of this request), then a live number. (PostgreSQL:
 	 * the account's lock; see sql_pg.) */
@@ -1965,7 +2006,7 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 		if ((err = exec(iins)) != PURCHASE_OK)
 			goto out;
 	}
-	return commit(s);
+	return single ? PURCHASE_OK : commit(s);
 out:
 	rollback(s);
 	return err;

@@ -31,13 +31,18 @@ enum purchase_err pur_store_open(const char *path, long busy_timeout_ms,
     struct pur_store **out, struct purchase_detail *detail);
 void pur_store_close(struct pur_store *s);
 
-/* A read transaction around several lookups: one snapshot, and the shared
- * lock taken and dropped once rather than by each statement. Begun when
- * one is open, it joins it (the key's lookup, then the purchase's checks);
- * a write transaction ends it first. pur_store_reads_done (arg: the store)
- * ends it if open and gives the connection back to the pool: called before
- * every provider call and at the end of a request. */
+/* A read transaction around several lookups: on SQLite the shared lock
+ * taken and dropped once rather than by each statement. Begun when one is
+ * open, it joins it (the key's lookup, then the purchase's checks); a
+ * write transaction ends it first. On PostgreSQL, which has no such lock,
+ * pur_store_read_begin opens no transaction (each lookup is a check that
+ * the claim makes again: two round trips fewer); pur_store_snapshot_begin
+ * is for reads that must agree (a page and its count): one snapshot on
+ * both. pur_store_reads_done (arg: the store) ends it if open and gives
+ * the connection back to the pool: called before every provider call and
+ * at the end of a request. */
 enum purchase_err pur_store_read_begin(struct pur_store *s);
+enum purchase_err pur_store_snapshot_begin(struct pur_store *s);
 void pur_store_read_end(struct pur_store *s);
 void pur_store_reads_done(void *store);
 

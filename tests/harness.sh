@@ -573,7 +573,7 @@ h_pg_start() {
 	cp -a "$tmpl" "$H_PG/data" || return 1
 	H_PG_PORT=$(h_freeport) || return 1
 	if ! "${run[@]}" "$bin/pg_ctl" -D "$H_PG/data" -l "$H_PG/server.log" -w -t 30 \
-		-o "-k $H_PG -p $H_PG_PORT -c listen_addresses= -c max_connections=${H_PG_MAX_CONN:-200}" \
+		-o "-k $H_PG -p $H_PG_PORT -c listen_addresses= -c max_connections=${H_PG_MAX_CONN:-200} ${H_PG_OPTS:-}" \
 		start >/dev/null; then
 		echo "# PostgreSQL did not start:" >&2
 		tail -n 5 "$H_PG/server.log" | sed 's/^/#   /' >&2

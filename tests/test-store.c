@@ -364,7 +364,8 @@ test_pg_lost(void)
 /* A search's offers, on either backend (PostgreSQL: one statement for
  * all, the rows as JSON): text that needs escaping comes back as it went
  * in, a number twice in one reply is one offer, a later search replaces
- * the offer, an empty one still counts in the rate window. */
+ * the offer, an empty one still counts in the rate window, an expired
+ * offer is pruned unless offered again. */
 static void
 test_offers(void)
 {
@@ -414,6 +415,19 @@ test_offers(void)
 	    "all three searches counted in the window");
 	is_int(pur_store_offer_get(s, 77, "+14155557000", 6000, &got), PURCHASE_ENOT_AVAILABLE,
 	    "an expired offer is not available");
+	/* A search after both expired offers the first number again: the
+	 * prune takes the other one and leaves the one offered anew (on
+	 * PostgreSQL the two are parts of one statement). */
+	rows[0].price_cents = 400;
+	rows[0].expires_at = 9000;
+	is_int(pur_store_offers_put(s, 77, rows, 1, 6000), PURCHASE_OK,
+	    "a search offering an expired offer's number again");
+	is_int(pur_store_offer_get(s, 77, "+14155557000", 6000, &got), PURCHASE_OK,
+	    "offered again: available");
+	is_int((int)got.price_cents, 400, "at the new search's price");
+	is_int((int)got.expires_at, 9000, "until the new expiry");
+	is_str(val("select count(*) from offers where account_id = 77"), "1",
+	    "the other expired offer pruned, the one offered again kept");
 	pur_store_close(s);
 }
 
