@@ -54,7 +54,19 @@ ok "$([ "$st" = 200 ] && awk -v t="$t" 'BEGIN{exit !(t < 0.2)}'; echo $?)" "and 
 h_buy "$A_KEY" "${nums[2]}" -w '%{http_code} %{time_total}'
 read -r st t <<<"$H_STATUS"
 is "$st $(echo "$H_BODY" | jq -r .code)" "503 purchases_busy" "a third purchase: 503 purchases_busy"
-ok "$(awk -v t="$t" 'BEGIN{exit !(t < 0.05)}'; echo $?)" "at once: ${t}s"
+# At once: the service's own time for it (its log line) under 50 ms, and
+# the client's, which also counts curl's start and lighttpd on a loaded
+# machine (65 ms once, under ASan, with CI's other suites), far from the
+# 1.5 s the two purchases wait at the carrier.
+rid=$(h_header X-Request-Id)
+for _ in $(seq 50); do	# (the line may follow the reply by a moment)
+	ms=$(grep "req=$rid POST /api/user/phone-numbers/purchase 503 " "$H_ERRLOG" |
+		sed -n 's/.* 503 \([0-9.]*\)ms.*/\1/p')
+	[ -n "$ms" ] && break
+	sleep 0.02
+done
+ok "$([ -n "$ms" ] && awk -v m="$ms" -v t="$t" 'BEGIN{exit !(m < 50 && t < 0.5)}'; echo $?)" \
+	"at once: ${ms:-?} ms in the service, ${t}s at the client"
 is "$(h_header Retry-After)" 1 "with Retry-After: 1"
 is "$(h_sql "select count(*) from purchases where phone_number = '${nums[2]}'")" 0 "and nothing of it was recorded"
 h_buy "pur_000000000000_000000000000000000000000000000000000000000000000" "${nums[2]}"
