@@ -310,11 +310,12 @@ static const char *const sql_pg[S__MAX] = {
 	 * PostgreSQL refuses. The parts see one snapshot, not each other's
 	 * rows, so the prune leaves alone what this search offers again. */
 	[S_SEARCH_SAVE] =
-	    "WITH put AS (INSERT INTO offers (account_id, phone_number, country_code, "
+	    "WITH o AS (SELECT * FROM json_to_recordset(?2::json) AS o(n text, c text, "
+	    "t text, p bigint, s text, m integer, e bigint, r text)), "
+	    "put AS (INSERT INTO offers (account_id, phone_number, country_code, "
 	    "type, price_cents, stripe_price_id, sms_capable, expires_at, region) "
 	    "SELECT DISTINCT ON (o.n) ?1, o.n, o.c, o.t, o.p, o.s, o.m, o.e, nullif(o.r, '') "
-	    "FROM json_to_recordset(?2::json) AS o(n text, c text, t text, p bigint, s text, "
-	    "m integer, e bigint, r text) "
+	    "FROM o "
 	    "ON CONFLICT (account_id, phone_number) DO UPDATE SET "
 	    "country_code = excluded.country_code, type = excluded.type, "
 	    "price_cents = excluded.price_cents, "
@@ -329,8 +330,7 @@ static const char *const sql_pg[S__MAX] = {
 	    "THEN search_rate.window_start ELSE ?3 END RETURNING 1), "
 	    "prune AS (DELETE FROM offers WHERE (account_id, phone_number) IN "
 	    "(SELECT account_id, phone_number FROM offers WHERE expires_at < ?3 "
-	    "AND NOT (account_id = ?1 AND phone_number IN "
-	    "(SELECT x.n FROM json_to_recordset(?2::json) AS x(n text))) LIMIT 100) "
+	    "AND NOT (account_id = ?1 AND phone_number IN (SELECT n FROM o)) LIMIT 100) "
 	    "RETURNING 1) "
 	    "SELECT set_config('synchronous_commit', 'off', true)",
 };
@@ -736,13 +736,21 @@ db_msg(const struct pur_store *s)
 	return s->c->pg != NULL ? pgq_errmsg(s->c->pg) : sqlite3_errmsg(s->c->db);
 }
 
+/* Ends the read transaction, if one is open, before a write: a write sees
+ * the newest state. */
+static void
+reads_end(struct pur_store *s)
+{
+	if (s->reading)
+		pur_store_read_end(s);
+}
+
 static enum purchase_err
 begin_sync(struct pur_store *s, enum sync want)
 {
 	enum purchase_err err;
 
-	if (s->reading)
-		pur_store_read_end(s); /* a write sees the newest state */
+	reads_end(s);
 	s->txn_full = want == FULL;
 	if (s->c == NULL && (err = attach(s, NULL)) != PURCHASE_OK)
 		return err;
@@ -820,8 +828,7 @@ pur_store_reads_done(void *arg)
 
 	if (s == NULL)
 		return;
-	if (s->reading)
-		pur_store_read_end(s);
+	reads_end(s);
 	detach(s);
 }
 
@@ -1725,8 +1732,7 @@ offers_put_pg(struct pur_store *s, int64_t account_id, const struct pur_offer_ro
 		pur_buf_free(&set);
 		return PURCHASE_ENOMEM;
 	}
-	if (s->reading)
-		pur_store_read_end(s);
+	reads_end(s);
 	bind_int(st, 1, account_id);
 	bind_bytes(st, 2, set.data, set.len);
 	bind_int(st, 3, now);
@@ -1932,13 +1938,11 @@ pur_store_claim(struct pur_store *s, struct pur_purchase *p, const char *key,
 	 * PostgreSQL without a key: the INSERT alone, a transaction of its
 	 * own that its RETURNING makes asynchronous (see sql_pg) -- one round
 	 * trip, not BEGIN, INSERT, COMMIT. */
-	single = s->c->pg != NULL && key == NULL;
-	if (single) {
-		if (s->reading)
-			pur_store_read_end(s);
-	} else if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK) {
+	single = s->pool->pg && key == NULL;
+	if (single)
+		reads_end(s);
+	else if ((err = begin_sync(s, NORMAL)) != PURCHASE_OK)
 		return err;
-	}
 	/* Under the write lock: a record of the key wins over everything (a
 	 * concurrent twin of this request), then a live number. (PostgreSQL:
 	 * the account's lock; see sql_pg.) */
@@ -2212,8 +2216,7 @@ pur_store_purchase_progress(struct pur_store *s, const struct pur_purchase *p, i
 		/* PostgreSQL: one statement is a transaction of its own,
 		 * committed synchronously (the session's synchronous_commit):
 		 * one round trip rather than BEGIN, UPDATE, COMMIT. */
-		if (s->reading)
-			pur_store_read_end(s);
+		reads_end(s);
 		return progress(s, S_PURCHASE_PROGRESS, p, now);
 	}
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
