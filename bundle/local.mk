@@ -13,7 +13,7 @@ BUNDLE_FILES = $(srcdir)/bundle/README.md $(srcdir)/sql/schema.sql \
 	$(srcdir)/sql/002-purchase-nonces-states.sql $(srcdir)/sql/003-number-lifecycle.sql \
 	$(srcdir)/sql/prices.sql
 EXTRA_DIST += bundle/README.md
-CLEANFILES += bundle/purchase.fcgi bundle/purchasectl $(BUNDLE_NAME).tar.gz
+CLEANFILES += bundle/purchase.fcgi bundle/purchasectl $(BUNDLE_NAME).tar.gz .cgi-bundle.lock
 
 bundle/purchase.fcgi: $(cgi_bin_purchase_fcgi_OBJECTS) lib/libpurchase-internal.la
 	@test -n "$(BUNDLE_LIBS)" || { echo "cgi-bundle: configure found no static libfcgi, json-c, SQLite (or sanitizers are on)" >&2; exit 1; }
@@ -31,28 +31,33 @@ bundle/purchasectl: $(tools_purchasectl_OBJECTS) lib/libpurchase-internal.la
 # of bundle/README.md); the example configuration puts the database beside
 # it, outside the web space.
 BUNDLE_HOME = /home/USER/purchase
+# Staged in a directory of its own and renamed into place, so that two
+# makes at once (two test suites, say) never see each other's half-built
+# tree or tarball.
 cgi-bundle: bundle/purchase.fcgi bundle/purchasectl $(BUNDLE_FILES) \
 	  $(srcdir)/apache-conf/htaccess-cgi.in $(srcdir)/apache-conf/purchase.conf.example.in
-	$(AM_V_GEN)rm -rf bundle/$(BUNDLE_NAME) && \
-	  $(MKDIR_P) bundle/$(BUNDLE_NAME)/public_html/shop bundle/$(BUNDLE_NAME)/private/sql && \
-	  cp bundle/purchase.fcgi bundle/$(BUNDLE_NAME)/public_html/shop/purchase.fcgi && \
+	$(AM_V_GEN)st=bundle/stage.$$$$ && top=$$st/$(BUNDLE_NAME) && \
+	  rm -rf $$st && \
+	  $(MKDIR_P) $$top/public_html/shop $$top/private/sql && \
+	  cp bundle/purchase.fcgi $$top/public_html/shop/purchase.fcgi && \
 	  sed -e 's|@sysconfdir[@]|$(BUNDLE_HOME)|g' $(srcdir)/apache-conf/htaccess-cgi.in \
-	    >bundle/$(BUNDLE_NAME)/public_html/shop/.htaccess && \
-	  cp bundle/purchasectl bundle/$(BUNDLE_NAME)/private/purchasectl && \
+	    >$$top/public_html/shop/.htaccess && \
+	  cp bundle/purchasectl $$top/private/purchasectl && \
 	  sed -e 's|@localstatedir[@]/lib/purchase|$(BUNDLE_HOME)|g' -e 's|@[a-z]*dir[@]|$(BUNDLE_HOME)|g' \
 	    -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
-	    $(srcdir)/apache-conf/purchase.conf.example.in >bundle/$(BUNDLE_NAME)/private/purchase.conf.example && \
-	  cp $(srcdir)/sql/*.sql bundle/$(BUNDLE_NAME)/private/sql/ && \
+	    $(srcdir)/apache-conf/purchase.conf.example.in >$$top/private/purchase.conf.example && \
+	  cp $(srcdir)/sql/*.sql $$top/private/sql/ && \
 	  sed -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' -e 's|@BUNDLE_NAME[@]|$(BUNDLE_NAME)|g' \
-	    $(srcdir)/bundle/README.md >bundle/$(BUNDLE_NAME)/README.md && \
-	  chmod 755 bundle/$(BUNDLE_NAME)/public_html/shop/purchase.fcgi bundle/$(BUNDLE_NAME)/private/purchasectl && \
-	  chmod 700 bundle/$(BUNDLE_NAME)/private && \
-	  tar -C bundle -czf $(BUNDLE_NAME).tar.gz $(BUNDLE_NAME) && \
-	  rm -rf bundle/$(BUNDLE_NAME) && \
+	    $(srcdir)/bundle/README.md >$$top/README.md && \
+	  chmod 755 $$top/public_html/shop/purchase.fcgi $$top/private/purchasectl && \
+	  chmod 700 $$top/private && \
+	  tar -C $$st -czf $$st/bundle.tar.gz $(BUNDLE_NAME) && \
+	  mv -f $$st/bundle.tar.gz $(BUNDLE_NAME).tar.gz && \
+	  rm -rf $$st && \
 	  echo "cgi-bundle: $(BUNDLE_NAME).tar.gz"
 
 clean-local: bundle-clean
 bundle-clean:
-	-rm -rf bundle/purchase-*-cgi-*
+	-rm -rf bundle/purchase-*-cgi-* bundle/stage.*
 
 .PHONY: cgi-bundle bundle-clean

@@ -767,12 +767,27 @@ h_bundle_possible() {
 
 # h_bundle -- make cgi-bundle, then the tarball (BUNDLE_TARBALL) unpacked in
 # $H_DIR/unpacked, its top directory in BUNDLE. 1 when make failed, 2 when
-# it left no tarball.
+# it left no tarball. Under a lock on the build tree: bundle.sh and
+# minbase.sh run it at once under make -j, and two makes linking
+# bundle/purchase.fcgi at once would clobber each other (the make is a
+# child of make check's, but not one of its jobs: no MAKEFLAGS).
 h_bundle() {
-	make -s -C "$abs_top_builddir" cgi-bundle >"$H_DIR/make.out" 2>&1 || return 1
+	local rc
+	exec 8>"$abs_top_builddir/.cgi-bundle.lock" && flock 8 || return 1
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s -C "$abs_top_builddir" \
+		cgi-bundle >"$H_DIR/make.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		sed 's/^/# make: /' "$H_DIR/make.out" >&2
+		exec 8>&-
+		return 1
+	fi
 	BUNDLE_TARBALL=$(ls "$abs_top_builddir"/purchase-*-cgi-*.tar.gz 2>/dev/null | head -1)
-	[ -f "$BUNDLE_TARBALL" ] || return 2
-	mkdir -p "$H_DIR/unpacked" && tar -C "$H_DIR/unpacked" -xzf "$BUNDLE_TARBALL" || return 2
+	mkdir -p "$H_DIR/unpacked" && [ -f "$BUNDLE_TARBALL" ] &&
+		tar -C "$H_DIR/unpacked" -xzf "$BUNDLE_TARBALL"
+	rc=$?
+	exec 8>&-
+	[ $rc -eq 0 ] || return 2
 	BUNDLE=$(ls -d "$H_DIR"/unpacked/purchase-*-cgi-* | head -1)
 }
 
