@@ -11,6 +11,7 @@ BUNDLE_SYSLIBS = -lm -ldl -lpthread
 BUNDLE_LINK = $(CCLD) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS)
 BUNDLE_FILES = $(srcdir)/bundle/README.md $(srcdir)/sql/schema.sql \
 	$(srcdir)/sql/002-purchase-nonces-states.sql $(srcdir)/sql/003-number-lifecycle.sql \
+	$(srcdir)/sql/004-check-lists.sql \
 	$(srcdir)/sql/prices.sql
 EXTRA_DIST += bundle/README.md
 CLEANFILES += bundle/purchase.fcgi bundle/purchasectl $(BUNDLE_NAME).tar.gz .cgi-bundle.lock

@@ -45,7 +45,7 @@ pkgconfig_DATA = lib/libpurchase.pc
 # The schema is embedded in the library, generated from sql/ so that the
 # files stay the one source of truth: schema.sql is version 1, and each
 # sql/NNN-*.sql migration (in order) makes version NNN.
-PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql sql/003-number-lifecycle.sql
+PUR_MIGRATIONS = sql/schema.sql sql/002-purchase-nonces-states.sql sql/003-number-lifecycle.sql sql/004-check-lists.sql
 # PostgreSQL's schema at the current version (lib/store.c, migrate_pg).
 PUR_PG_SCHEMA = sql/pg/schema.sql
 BUILT_SOURCES = lib/schema-sql.h

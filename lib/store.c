@@ -1339,8 +1339,12 @@ run_script(struct pur_store *s, const char *text, struct purchase_detail *d)
  * PostgreSQL starts at the current version: sql/pg/schema.sql (generated
  * into pur_pg_schema) makes an empty database version PUR_SCHEMA_VERSION
  * in one transaction, its version in the table schema_version; a later
- * version comes with a migration for each backend.
+ * version comes with a migration for each backend. The first PostgreSQL
+ * schema was version 3; version 4 (sql/004-check-lists.sql) only changed
+ * how SQLite's CHECKs are spelled, which PostgreSQL evaluates as fast
+ * either way, so there it records the version and nothing else.
  */
+#define PG_FIRST_VERSION 3
 #define NMIGRATIONS ((int)(sizeof(pur_migrations) / sizeof(pur_migrations[0])))
 _Static_assert(sizeof(pur_migrations) / sizeof(pur_migrations[0]) == PUR_SCHEMA_VERSION,
     "lib/local.mk's PUR_MIGRATIONS and PUR_SCHEMA_VERSION disagree");
@@ -1376,14 +1380,18 @@ out:
 	return err;
 }
 
+/* An empty PostgreSQL database made version PUR_SCHEMA_VERSION, or one at
+ * an earlier version brought to it. */
 static enum purchase_err
-migrate_pg(struct pur_store *s, struct purchase_detail *d)
+migrate_pg(struct pur_store *s, int from, struct purchase_detail *d)
 {
+	char bump[64];
 	enum purchase_err err;
 
+	snprintf(bump, sizeof(bump), "UPDATE schema_version SET version = %d", PUR_SCHEMA_VERSION);
 	if ((err = begin(s)) != PURCHASE_OK)
 		return pur_error_set(d, err, "begin: %s", db_msg(s));
-	if ((err = run_script(s, pur_pg_schema, d)) != PURCHASE_OK) {
+	if ((err = run_script(s, from == 0 ? pur_pg_schema : bump, d)) != PURCHASE_OK) {
 		rollback(s);
 		return err;
 	}
@@ -1400,13 +1408,13 @@ pur_store_migrate(struct pur_store *s, struct purchase_detail *d)
 		return err;
 	if ((err = pur_store_schema_version(s, &v)) != PURCHASE_OK)
 		return pur_error_set(d, err, "cannot read the schema version: %s", db_msg(s));
-	if (v > NMIGRATIONS || v < 0 || (s->pool->pg && v != 0 && v != NMIGRATIONS))
+	if (v > NMIGRATIONS || v < 0 || (s->pool->pg && v != 0 && v < PG_FIRST_VERSION))
 		return pur_error_set(d, PURCHASE_ESCHEMA, "database is at schema version %d; "
 		    "this build knows version %d", v, PUR_SCHEMA_VERSION);
 	if (v == NMIGRATIONS)
 		return PURCHASE_OK;
 	if (s->pool->pg)
-		return migrate_pg(s, d);
+		return migrate_pg(s, v, d);
 	if ((err = run_script(s, "PRAGMA foreign_keys=OFF", d)) != PURCHASE_OK)
 		return err;
 	for (; v < NMIGRATIONS && err == PURCHASE_OK; v++)

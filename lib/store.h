@@ -18,7 +18,7 @@
 
 #include "purchase.h"
 
-#define PUR_SCHEMA_VERSION 3
+#define PUR_SCHEMA_VERSION 4
 #define PUR_ID_MAX 256
 
 struct pur_store;

@@ -72,14 +72,15 @@ is "$(dpkg-deb -c "$deb1" | awk '{print $6}' | grep -c -E '/usr/include/|\.so(\.
 # next Debian revision.
 v2=$H_DIR/v2/purchase-$upstream
 src "$v2"
-cat >"$v2/sql/004-deb-upgrade-probe.sql" <<'EOF'
+schema=$(sed -n 's/^#define PUR_SCHEMA_VERSION \([0-9]*\)$/\1/p' "$v2/lib/store.h")
+probe=sql/$(printf '%03d' $((schema + 1)))-deb-upgrade-probe.sql
+cat >"$v2/$probe" <<'EOF'
 -- tests/deb.sh: the migration the upgraded package brings.
 CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY, note TEXT NOT NULL);
 INSERT INTO upgrade_probe (note) VALUES ('migrated');
 EOF
-sed -i 's|^\(PUR_MIGRATIONS = .*\)$|\1 sql/004-deb-upgrade-probe.sql|' "$v2/lib/local.mk"
-sed -i 's|^\(dist_pkgdata_DATA += .*\)$|\1 sql/004-deb-upgrade-probe.sql|' "$v2/sql/local.mk"
-schema=$(sed -n 's/^#define PUR_SCHEMA_VERSION \([0-9]*\)$/\1/p' "$v2/lib/store.h")
+sed -i "s|^\(PUR_MIGRATIONS = .*\)\$|\1 $probe|" "$v2/lib/local.mk"
+sed -i "s|^\(dist_pkgdata_DATA += .*\)\$|\1 $probe|" "$v2/sql/local.mk"
 sed -i "s/^#define PUR_SCHEMA_VERSION $schema\$/#define PUR_SCHEMA_VERSION $((schema + 1))/" "$v2/lib/store.h"
 version2=${version%-*}-$((${version##*-} + 1))
 {
@@ -87,7 +88,7 @@ version2=${version%-*}-$((${version##*-} + 1))
 	printf ' -- Purchase Developers <purchase@example.org>  %s\n\n' "$(date -R)"
 	cat "$abs_top_srcdir/debian/changelog"
 } >"$v2/debian/changelog"
-grep -q 004-deb-upgrade-probe "$v2/lib/local.mk" && grep -q 004-deb-upgrade-probe "$v2/sql/local.mk" &&
+grep -q "$probe" "$v2/lib/local.mk" && grep -q "$probe" "$v2/sql/local.mk" &&
 	grep -q "PUR_SCHEMA_VERSION $((schema + 1))" "$v2/lib/store.h"
 ok $? "the upgrade's tree: migration $((schema + 1)) added (lib/local.mk, sql/local.mk, lib/store.h)"
 build "$v2"

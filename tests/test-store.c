@@ -84,6 +84,27 @@ test_migration(void)
 	is_str(val("select id from purchases where state in ('pending', 'subscribed', 'provisioned', "
 	           "'paid', 'voiding', 'compensating', 'releasing')"),
 	    "3", "migrate: the unfinished one is still found");
+	/* Version 4: the same CHECKs, spelled without IN lists (which SQLite
+	 * evaluates by building a b-tree of the list at every write). */
+	is_str(val("select count(*) from sqlite_master where name in ('purchases', 'numbers') "
+	           "and sql like '% IN (%'"),
+	    "0", "migrate: no IN list left in the CHECKs of purchases and numbers");
+	(void)val("update purchases set state = 'bogus' where id = 3");
+	(void)val("update purchases set state = 'complete' where id = 3");
+	(void)val("update purchases set live = 0 where id = 3");
+	(void)val("update numbers set status = 'bogus' where id = 1");
+	is_str(val("select state || open || live from purchases where id = 3; "
+	           "select status from numbers where id = 1"),
+	    "subscribed11\nactive",
+	    "migrate: the CHECKs still refuse an unknown state, open or live out of step "
+	    "with it, an unknown status");
+	(void)val("update purchases set state = 'complete', open = 0 where id = 3");
+	(void)val("update numbers set status = 'past_due' where id = 1");
+	is_str(val("select state || open || live from purchases where id = 3; "
+	           "select status from numbers where id = 1"),
+	    "complete01\npast_due", "migrate: ... and allow what they allowed");
+	(void)val("update purchases set state = 'subscribed', open = 1 where id = 3");
+	(void)val("update numbers set status = 'active' where id = 1");
 	/* Migrating again is a no-op. */
 	if (pur_store_open(db, 1000, &s, &d) == PURCHASE_OK) {
 		is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate again: a no-op");
@@ -219,6 +240,19 @@ test_pg_schema(void)
 	pur_store_schema_version(s, &v);
 	is_int(v, PUR_SCHEMA_VERSION, "at the current version");
 	is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate again: nothing to do");
+	/* The first PostgreSQL schema was version 3; 4 changed SQLite's only. */
+	sql("UPDATE schema_version SET version = 3");
+	is_int(pur_store_migrate(s, &d), PURCHASE_OK, "migrate from version 3 (%s)", d.text);
+	pur_store_schema_version(s, &v);
+	is_int(v, PUR_SCHEMA_VERSION, "... to the current version");
+	sql("UPDATE schema_version SET version = 2");
+	is_int(pur_store_migrate(s, &d), PURCHASE_ESCHEMA,
+	    "a version before PostgreSQL's first (3): ESCHEMA");
+	{
+		char q[64];
+		snprintf(q, sizeof(q), "UPDATE schema_version SET version = %d", PUR_SCHEMA_VERSION);
+		sql(q);
+	}
 	is_int(pur_store_account_insert(s, "a", "cus_1", 1, &id), PURCHASE_OK, "account 1");
 	is_int((int)id, 1, "its id, from INSERT .. RETURNING");
 	is_int(pur_store_account_insert(s, "b", "cus_2", 1, &id), PURCHASE_OK, "account 2");

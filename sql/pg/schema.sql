@@ -1,6 +1,6 @@
--- pg/schema.sql -- the PostgreSQL schema at version 3 (issue 14): the
+-- pg/schema.sql -- the PostgreSQL schema at version 4 (issue 14): the
 -- tables, CHECKs and partial indexes of the SQLite schema after its
--- migrations (schema.sql, 002-, 003-), in one transaction. Times are Unix
+-- migrations (schema.sql, 002- to 004-), in one transaction. Times are Unix
 -- seconds and flags 0/1 (bigint, integer) as there, so that the store's
 -- statements are the same for both. Applied by `purchasectl init` to an
 -- empty database; its version is the row of schema_version.
@@ -140,4 +140,4 @@ CREATE TABLE stripe_events (
 CREATE INDEX stripe_events_todo ON stripe_events (received_at) WHERE done_at IS NULL;
 CREATE INDEX stripe_events_created ON stripe_events (created);
 
-INSERT INTO schema_version (version) VALUES (3);
+INSERT INTO schema_version (version) VALUES (4);
