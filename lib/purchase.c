@@ -831,7 +831,6 @@ check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t no
 	enum purchase_err err;
 	int64_t oldest;
 	long recent;
-	int used;
 
 	if (ctx->cfg->purchase_rate_per_minute > 0) {
 		if ((err = pur_store_purchase_count_since(ctx->store, account_id, now - 60, &recent,
@@ -844,13 +843,8 @@ check(struct purchase_ctx *ctx, int64_t account_id, const char *e164, int64_t no
 			return PURCHASE_ERATE;
 		}
 	}
-	if ((err = pur_store_number_in_use(ctx->store, e164, &used)) != PURCHASE_OK)
-		return err;
-	if (used)
-		return PURCHASE_EIN_USE;
-	if ((err = pur_store_offer_get(ctx->store, account_id, e164, now, &offer)) != PURCHASE_OK)
-		return err;
-	if ((err = pur_store_account_get(ctx->store, account_id, &acct)) != PURCHASE_OK)
+	if ((err = pur_store_purchase_checks(ctx->store, account_id, e164, now, &offer, &acct)) !=
+	    PURCHASE_OK)
 		return err == PURCHASE_ENOT_FOUND ? PURCHASE_EAUTH : err;
 	memset(p, 0, sizeof(*p));
 	p->account_id = account_id;

@@ -51,10 +51,11 @@ enum stmt {
 	S_RATE_BUMP,
 	S_OFFER_PUT,
 	S_SEARCH_SAVE,
+	S_PURCHASE_FINISH,
 	S_OFFER_PRUNE,
 	S_OFFER_GET,
 	S_PURCHASE_COUNT,
-	S_PURCHASE_LIVE,
+	S_PURCHASE_CHECKS,
 	S_IDEM_GET,
 	S_IDEM_INSERT,
 	S_IDEM_REPLY,
@@ -155,7 +156,16 @@ static const char *const sql[S__MAX] = {
 	                "AND expires_at >= ?3",
 	[S_PURCHASE_COUNT] = "SELECT count(*), coalesce(min(created_at), 0) FROM purchases "
 	                     "WHERE account_id = ?1 AND created_at >= ?2",
-	[S_PURCHASE_LIVE] = "SELECT 1 FROM purchases WHERE phone_number = ?1 AND live = 1",
+	/* A purchase's checks in one statement (one round trip on PostgreSQL,
+	 * not three): a live purchase of the number (purchases_live_number: a
+	 * delivered number is its purchase's), the offer, the account. */
+	[S_PURCHASE_CHECKS] =
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM purchases WHERE phone_number = ?2 AND live = 1) "
+	    "THEN 1 ELSE 0 END, o.country_code, o.type, o.price_cents, o.stripe_price_id, "
+	    "o.sms_capable, o.expires_at, coalesce(o.region, ''), a.id, a.name, a.stripe_customer "
+	    "FROM (SELECT 1 AS one) AS x "
+	    "LEFT JOIN offers o ON o.account_id = ?1 AND o.phone_number = ?2 AND o.expires_at >= ?3 "
+	    "LEFT JOIN accounts a ON a.id = ?1",
 	[S_IDEM_GET] = "SELECT request_hash, purchase_id, status, body FROM idempotency "
 	               "WHERE account_id = ?1 AND key = ?2",
 	[S_IDEM_INSERT] = "INSERT INTO idempotency (account_id, key, request_hash, purchase_id, "
@@ -333,6 +343,28 @@ static const char *const sql_pg[S__MAX] = {
 	    "AND NOT (account_id = ?1 AND phone_number IN (SELECT n FROM o)) LIMIT 100) "
 	    "RETURNING 1) "
 	    "SELECT set_config('synchronous_commit', 'off', true)",
+	/* A delivered purchase's finish in one statement, a transaction of
+	 * its own (one round trip, not four: BEGIN, the purchase, the number,
+	 * COMMIT; five with a stored reply): S_PURCHASE_COMPLETE's fenced
+	 * UPDATE (?1-?8), S_NUMBER_INSERT's row (?9-?16) only when the
+	 * UPDATE changed the purchase, the reply (?17 status, 0: none; ?18)
+	 * on its idempotency record; committed asynchronously unless ?19.
+	 * Its first column: 1, or 0 when the lease was lost (nothing
+	 * written). A failure of any part (the number's unique id) fails
+	 * the whole, as the transaction did. */
+	[S_PURCHASE_FINISH] =
+	    "WITH u AS (UPDATE purchases SET state = 'complete', open = 0, lease_until = 0, "
+	    "updated_at = ?3, subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
+	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
+	    "WHERE id = ?1 AND lease_token = ?2 RETURNING id), "
+	    "n AS (INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, "
+	    "type, sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
+	    "created_at, updated_at, region) SELECT u.id, ?9, u.id, ?10, ?11, ?12, ?13, ?14, "
+	    "'active', ?4, ?6, nullif(?15, 0), ?3, ?3, nullif(?16, '') FROM u RETURNING 1), "
+	    "r AS (UPDATE idempotency SET status = ?17, body = ?18 "
+	    "WHERE ?17 > 0 AND purchase_id IN (SELECT id FROM u) RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM u), "
+	    "CASE WHEN ?19 = 0 THEN set_config('synchronous_commit', 'off', true) END",
 };
 
 _Static_assert(PGQ_ROW == SQLITE_ROW && PGQ_DONE == SQLITE_DONE && PGQ_BUSY == SQLITE_BUSY &&
@@ -1882,11 +1914,46 @@ exists(struct pur_store *s, enum stmt id, const char *key, int *found)
 }
 
 enum purchase_err
-pur_store_number_in_use(struct pur_store *s, const char *e164, int *used)
+pur_store_purchase_checks(struct pur_store *s, int64_t account_id, const char *e164,
+    int64_t now, struct pur_offer_row *offer, struct pur_account *acct)
 {
-	/* A delivered number is its purchase's (complete, releasing): the
-	 * purchases_live_number index answers for both. */
-	return exists(s, S_PURCHASE_LIVE, e164, used);
+	struct query *st = get(s, S_PURCHASE_CHECKS);
+	enum purchase_err err;
+	int rc;
+
+	if (st == NULL)
+		return db_err(s);
+	bind_int(st, 1, account_id);
+	bind_text(st, 2, e164);
+	bind_int(st, 3, now);
+	if ((rc = step(st)) != SQLITE_ROW) {
+		done(st);
+		return rc == SQLITE_DONE ? PURCHASE_EDB : map_rc(rc); /* (always one row) */
+	}
+	if (col_int(st, 0) != 0)
+		err = PURCHASE_EIN_USE;
+	else if (col_text(st, 1, NULL) == NULL)
+		err = PURCHASE_ENOT_AVAILABLE;
+	else if (col_text(st, 8, NULL) == NULL)
+		err = PURCHASE_ENOT_FOUND;
+	else {
+		memset(offer, 0, sizeof(*offer));
+		snprintf(offer->phone_number, sizeof(offer->phone_number), "%s", e164);
+		copy_col(st, 1, offer->country_code, sizeof(offer->country_code));
+		copy_col(st, 2, offer->type, sizeof(offer->type));
+		offer->price_cents = col_int(st, 3);
+		copy_col(st, 4, offer->stripe_price_id, sizeof(offer->stripe_price_id));
+		offer->sms_capable = (int)col_int(st, 5);
+		offer->expires_at = col_int(st, 6);
+		copy_col(st, 7, offer->region, sizeof(offer->region));
+		memset(acct, 0, sizeof(*acct));
+		acct->id = col_int(st, 8);
+		copy_col(st, 9, acct->name, sizeof(acct->name));
+		copy_col(st, 10, acct->stripe_customer, sizeof(acct->stripe_customer));
+		err = PURCHASE_OK;
+	}
+	done(st);
+	return err;
 }
 
 void
@@ -2245,15 +2312,61 @@ pur_store_purchase_progress(struct pur_store *s, const struct pur_purchase *p, i
 	return commit(s);
 }
 
+/* PostgreSQL: a delivered purchase's finish, S_PURCHASE_FINISH. */
+static enum purchase_err
+finish_pg(struct pur_store *s, struct pur_purchase *p, const struct purchase_number *num,
+    const struct purchase_reply *reply, int64_t now, int durable)
+{
+	struct query *st;
+	int rc, changed = 0, with_reply = reply != NULL && reply->body != NULL && !p->no_idem;
+
+	reads_end(s);
+	p->state = PUR_COMPLETE;
+	if ((st = get(s, S_PURCHASE_FINISH)) == NULL)
+		return db_err(s);
+	bind_int(st, 1, p->id);
+	bind_int(st, 2, p->lease_token);
+	bind_int(st, 3, now);
+	bind_text(st, 4, p->subscription_id);
+	bind_text(st, 5, p->invoice_id);
+	bind_text(st, 6, p->number_sid);
+	bind_int(st, 7, p->period_end);
+	bind_text(st, 8, p->payment_method);
+	bind_int(st, 9, p->account_id);
+	bind_text(st, 10, num->phone_number);
+	bind_text(st, 11, num->country_code);
+	bind_text(st, 12, num->type);
+	bind_int(st, 13, num->sms_capable);
+	bind_int(st, 14, num->price_cents);
+	bind_int(st, 15, num->period_end);
+	bind_text(st, 16, num->region);
+	bind_int(st, 17, with_reply ? reply->status : 0);
+	if (with_reply)
+		bind_bytes(st, 18, reply->body, reply->len);
+	else
+		bind_bytes(st, 18, NULL, 0);
+	bind_int(st, 19, durable);
+	if ((rc = step(st)) == SQLITE_ROW) {
+		changed = col_int(st, 0) == 1;
+		rc = SQLITE_DONE;
+	}
+	done(st);
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	return changed ? PURCHASE_OK : PURCHASE_ELEASE;
+}
+
 enum purchase_err
 pur_store_purchase_end(struct pur_store *s, struct pur_purchase *p,
     const struct purchase_number *num, const struct purchase_reply *reply, int64_t now,
     int durable)
 {
-	struct query *nins = get(s, S_NUMBER_INSERT);
+	struct query *nins;
 	enum purchase_err err;
 
-	if (nins == NULL)
+	if (num != NULL && s->pool->pg)
+		return finish_pg(s, p, num, reply, now, durable);
+	if ((nins = get(s, S_NUMBER_INSERT)) == NULL)
 		return db_err(s);
 	if ((err = begin_sync(s, durable ? FULL : NORMAL)) != PURCHASE_OK)
 		return err;

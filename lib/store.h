@@ -197,8 +197,12 @@ struct pur_purchase {
 enum purchase_err pur_store_purchase_count_since(struct pur_store *s, int64_t account_id,
     int64_t since, long *count, int64_t *oldest);
 
-/* 1 in *used when the number has a live purchase or an unreleased number. */
-enum purchase_err pur_store_number_in_use(struct pur_store *s, const char *e164, int *used);
+/* A purchase's checks, in DESIGN §3's order, in one read: EIN_USE when the
+ * number has a live purchase (an unreleased number is its purchase's),
+ * ENOT_AVAILABLE without an unexpired offer of it to the account,
+ * ENOT_FOUND without the account; else the offer and the account. */
+enum purchase_err pur_store_purchase_checks(struct pur_store *s, int64_t account_id,
+    const char *e164, int64_t now, struct pur_offer_row *offer, struct pur_account *acct);
 
 struct pur_idem {
 	char request_hash[65];

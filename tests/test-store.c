@@ -168,6 +168,41 @@ test_claims(void)
 	           "purchases)"),
 	    "subscribed 1010", "B's write landed, settle_at with it");
 
+	/* The finish is fenced too (one statement on PostgreSQL): A's old
+	 * token writes nothing; B's writes the purchase, the number and the
+	 * stored reply together. */
+	{
+		struct purchase_number num;
+		struct purchase_reply r = {201, "done", 4};
+		char sel[512];
+
+		memset(&num, 0, sizeof(num));
+		snprintf(num.phone_number, sizeof(num.phone_number), "+14155550199");
+		snprintf(num.country_code, sizeof(num.country_code), "US");
+		snprintf(num.type, sizeof(num.type), "local");
+		snprintf(num.region, sizeof(num.region), "CA");
+		num.sms_capable = 1;
+		num.price_cents = 115;
+		num.period_end = 2000;
+		snprintf(got.subscription_id, sizeof(got.subscription_id), "sub_f");
+		snprintf(got.number_sid, sizeof(got.number_sid), "PNf");
+		p.state = PUR_PROVISIONED;
+		is_int(pur_store_purchase_end(a, &p, &num, &r, 1002, 0), PURCHASE_ELEASE,
+		    "the finish with A's old token: ELEASE");
+		snprintf(sel, sizeof(sel), "select state || ' ' || (select count(*) from numbers where "
+		    "purchase_id = %lld) || ' ' || (select coalesce(status, 0) from idempotency "
+		    "where key = 'ka') from purchases where id = %lld", (long long)p.id, (long long)p.id);
+		is_str(val(sel), "subscribed 0 0", "... nothing of it written");
+		is_int(pur_store_purchase_end(b, &got, &num, &r, 1002, 0), PURCHASE_OK,
+		    "the finish with B's token");
+		snprintf(sel, sizeof(sel), "select p.state || p.open || p.live || ' ' || n.status || ' ' || "
+		    "n.region || ' ' || n.subscription_id || ' ' || n.period_end || ' ' || i.status || "
+		    "i.body from purchases p, numbers n, idempotency i where p.id = %lld and "
+		    "n.purchase_id = p.id and i.purchase_id = p.id", (long long)p.id);
+		is_str(val(sel), "complete01 active CA sub_f 2000 201done",
+		    "... the purchase complete, its number and its reply written");
+	}
+
 	/* A claim taken back leaves nothing. */
 	purchase_for(&q, "+14155550197", 1);
 	is_int(pur_store_claim(a, &q, "kc", "hc", 100, &idem), PURCHASE_OK, "claim C");
@@ -348,7 +383,7 @@ test_pg_prices(void)
 	};
 	struct purchase_detail d = {""};
 	struct pur_store *s;
-	char price[PUR_ID_MAX];
+	char price[PUR_ID_MAX], numbers[32];
 	int64_t cents = 0;
 	size_t i;
 	int refused = 0;
@@ -359,6 +394,7 @@ test_pg_prices(void)
 	    "-- a list\nINSERT INTO prices (country_code, type, price_cents, stripe_price_id) "
 	    "VALUES ('US', 'local', 115, 'price_us_local'), ('CA', 'local', 115, 'price_o''k');\n",
 	    &d), PURCHASE_OK, "a price list loads (%s)", d.text);
+	snprintf(numbers, sizeof(numbers), "%s", val("select count(*) from numbers"));
 	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
 		refused += pur_store_load_prices(s, hostile[i], &d) != PURCHASE_OK;
 	is_int(refused, (int)(sizeof(hostile) / sizeof(hostile[0])),
@@ -366,7 +402,7 @@ test_pg_prices(void)
 	is_int(pur_store_price_get(s, "US", "local", &cents, price), PURCHASE_OK,
 	    "the list loaded before is still there");
 	is_int((int)cents, 115, "its price");
-	is_str(val("select count(*) from numbers"), "0", "no statement of theirs ran");
+	is_str(val("select count(*) from numbers"), numbers, "no statement of theirs ran");
 	pur_store_close(s);
 }
 
@@ -462,6 +498,38 @@ test_offers(void)
 	is_int((int)got.expires_at, 9000, "until the new expiry");
 	is_str(val("select count(*) from offers where account_id = 77"), "1",
 	    "the other expired offer pruned, the one offered again kept");
+
+	/* A purchase's checks, one statement: in use, then the offer, then
+	 * the account. */
+	{
+		struct pur_offer_row o;
+		struct pur_account a;
+
+		is_int(pur_store_purchase_checks(s, 77, "+14155557000", 6000, &o, &a),
+		    PURCHASE_ENOT_FOUND, "checks: offered, but no such account: ENOT_FOUND");
+		sql("INSERT INTO accounts (id, name, stripe_customer, created_at) "
+		    "VALUES (77, 'checks', 'cus_77', 1)");
+		is_int(pur_store_purchase_checks(s, 77, "+14155557000", 6000, &o, &a), PURCHASE_OK,
+		    "checks: offered to the account: OK");
+		is_str(o.stripe_price_id, "price_ca_local", "... the offer's price id");
+		is_int((int)o.price_cents, 400, "... its price");
+		is_str(o.region, rows[0].region, "... its region");
+		is_str(a.stripe_customer, "cus_77", "... the account's customer");
+		is_int(pur_store_purchase_checks(s, 77, "+14155557001", 6000, &o, &a),
+		    PURCHASE_ENOT_AVAILABLE, "checks: an expired offer: ENOT_AVAILABLE");
+		is_int(pur_store_purchase_checks(s, 78, "+14155557000", 6000, &o, &a),
+		    PURCHASE_ENOT_AVAILABLE, "checks: offered to another account only: ENOT_AVAILABLE");
+		sql("INSERT INTO purchases (account_id, phone_number, country_code, type, price_cents, "
+		    "stripe_price_id, sms_capable, stripe_customer, payment_method, state, open, live, "
+		    "created_at, updated_at) VALUES (77, '+14155557000', 'CA', 'local', 400, 'p', 1, "
+		    "'cus_77', 'pm', 'pending', 1, 1, 1, 1)");
+		is_int(pur_store_purchase_checks(s, 77, "+14155557000", 6000, &o, &a), PURCHASE_EIN_USE,
+		    "checks: a live purchase of the number: EIN_USE, before the offer");
+		is_int(pur_store_purchase_checks(s, 78, "+14155557000", 6000, &o, &a), PURCHASE_EIN_USE,
+		    "checks: ... for another account too");
+		sql("DELETE FROM purchases WHERE account_id = 77");
+		sql("DELETE FROM accounts WHERE id = 77");
+	}
 	pur_store_close(s);
 }
 
