@@ -111,6 +111,18 @@ enum stmt {
 	"n.subscription_id, n.number_sid, coalesce(n.period_end, 0), n.cancel_at_period_end, " \
 	"coalesce(n.release_reason, ''), coalesce(n.released_at, 0), n.created_at"
 
+/* A delivered purchase: no longer open, still live (it holds its number);
+ * fenced by its lease token. S_PURCHASE_COMPLETE, and on PostgreSQL the
+ * first part of S_PURCHASE_FINISH. */
+#define PURCHASE_COMPLETE \
+	"UPDATE purchases SET state = 'complete', open = 0, lease_until = 0, updated_at = ?3, " \
+	"subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), " \
+	"number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 " \
+	"WHERE id = ?1 AND lease_token = ?2"
+#define NUMBER_INSERT \
+	"INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, " \
+	"sms_capable, price_cents, status, subscription_id, number_sid, period_end, " \
+	"created_at, updated_at, region) "
 #define ACCOUNT_INSERT \
 	"INSERT INTO accounts (name, stripe_customer, created_at) VALUES (?1, ?2, ?3)"
 #define PURCHASE_INSERT \
@@ -196,12 +208,7 @@ static const char *const sql[S__MAX] = {
 	    "invoice_id = nullif(?5, ''), number_sid = nullif(?6, ''), period_end = nullif(?7, 0), "
 	    "payment_method = ?8, settle_at = ?9, updated_at = ?10 "
 	    "WHERE id = ?1 AND lease_token = ?2",
-	/* Delivered: no longer open, still live (it holds its number). */
-	[S_PURCHASE_COMPLETE] =
-	    "UPDATE purchases SET state = 'complete', open = 0, lease_until = 0, updated_at = ?3, "
-	    "subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
-	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
-	    "WHERE id = ?1 AND lease_token = ?2",
+	[S_PURCHASE_COMPLETE] = PURCHASE_COMPLETE,
 	[S_PURCHASE_LEASE] =
 	    "UPDATE purchases SET lease_token = lease_token + 1, lease_until = ?3, updated_at = ?2, "
 	    "settle_at = max(settle_at, lease_until + ?4) "
@@ -209,10 +216,7 @@ static const char *const sql[S__MAX] = {
 	[S_PURCHASE_STALE] =
 	    "SELECT id FROM purchases WHERE open = 1 AND lease_until <= ?1 "
 	    "ORDER BY lease_until LIMIT ?2",
-	[S_NUMBER_INSERT] =
-	    "INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, type, "
-	    "sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
-	    "created_at, updated_at, region) VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, "
+	[S_NUMBER_INSERT] = NUMBER_INSERT "VALUES (?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, "
 	    "?9, nullif(?10, 0), ?11, ?11, nullif(?12, ''))",
 	[S_IDEM_DELETE] = "DELETE FROM idempotency WHERE purchase_id = ?1",
 	[S_PURCHASE_DELETE] = "DELETE FROM purchases WHERE id = ?1 AND lease_token = ?2",
@@ -353,13 +357,8 @@ static const char *const sql_pg[S__MAX] = {
 	 * written). A failure of any part (the number's unique id) fails
 	 * the whole, as the transaction did. */
 	[S_PURCHASE_FINISH] =
-	    "WITH u AS (UPDATE purchases SET state = 'complete', open = 0, lease_until = 0, "
-	    "updated_at = ?3, subscription_id = nullif(?4, ''), invoice_id = nullif(?5, ''), "
-	    "number_sid = nullif(?6, ''), period_end = nullif(?7, 0), payment_method = ?8 "
-	    "WHERE id = ?1 AND lease_token = ?2 RETURNING id), "
-	    "n AS (INSERT INTO numbers (id, account_id, purchase_id, phone_number, country_code, "
-	    "type, sms_capable, price_cents, status, subscription_id, number_sid, period_end, "
-	    "created_at, updated_at, region) SELECT u.id, ?9, u.id, ?10, ?11, ?12, ?13, ?14, "
+	    "WITH u AS (" PURCHASE_COMPLETE " RETURNING id), "
+	    "n AS (" NUMBER_INSERT "SELECT u.id, ?9, u.id, ?10, ?11, ?12, ?13, ?14, "
 	    "'active', ?4, ?6, nullif(?15, 0), ?3, ?3, nullif(?16, '') FROM u RETURNING 1), "
 	    "r AS (UPDATE idempotency SET status = ?17, body = ?18 "
 	    "WHERE ?17 > 0 AND purchase_id IN (SELECT id FROM u) RETURNING 1) "
@@ -1602,6 +1601,16 @@ pur_store_account_insert(struct pur_store *s, const char *name, const char *cus,
 	return commit(s);
 }
 
+/* An account from its columns id, name, stripe_customer at col. */
+static void
+account_from_row(struct query *st, int col, struct pur_account *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = col_int(st, col);
+	copy_col(st, col + 1, out->name, sizeof(out->name));
+	copy_col(st, col + 2, out->stripe_customer, sizeof(out->stripe_customer));
+}
+
 enum purchase_err
 pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out)
 {
@@ -1612,11 +1621,8 @@ pur_store_account_get(struct pur_store *s, int64_t id, struct pur_account *out)
 		return db_err(s);
 	bind_int(st, 1, id);
 	rc = step(st);
-	if (rc == SQLITE_ROW) {
-		out->id = col_int(st, 0);
-		copy_col(st, 1, out->name, sizeof(out->name));
-		copy_col(st, 2, out->stripe_customer, sizeof(out->stripe_customer));
-	}
+	if (rc == SQLITE_ROW)
+		account_from_row(st, 0, out);
 	done(st);
 	if (rc == SQLITE_DONE)
 		return PURCHASE_ENOT_FOUND;
@@ -1844,6 +1850,21 @@ fail:
 	return map_rc(rc);
 }
 
+/* The offer of e164 from S_OFFER_GET's columns, starting at col. */
+static void
+offer_from_row(struct query *st, int col, const char *e164, struct pur_offer_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->phone_number, sizeof(out->phone_number), "%s", e164);
+	copy_col(st, col, out->country_code, sizeof(out->country_code));
+	copy_col(st, col + 1, out->type, sizeof(out->type));
+	out->price_cents = col_int(st, col + 2);
+	copy_col(st, col + 3, out->stripe_price_id, sizeof(out->stripe_price_id));
+	out->sms_capable = (int)col_int(st, col + 4);
+	out->expires_at = col_int(st, col + 5);
+	copy_col(st, col + 6, out->region, sizeof(out->region));
+}
+
 enum purchase_err
 pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, int64_t now,
     struct pur_offer_row *out)
@@ -1857,17 +1878,8 @@ pur_store_offer_get(struct pur_store *s, int64_t account_id, const char *e164, i
 	bind_text(st, 2, e164);
 	bind_int(st, 3, now);
 	rc = step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		snprintf(out->phone_number, sizeof(out->phone_number), "%s", e164);
-		copy_col(st, 0, out->country_code, sizeof(out->country_code));
-		copy_col(st, 1, out->type, sizeof(out->type));
-		out->price_cents = col_int(st, 2);
-		copy_col(st, 3, out->stripe_price_id, sizeof(out->stripe_price_id));
-		out->sms_capable = col_int(st, 4);
-		out->expires_at = col_int(st, 5);
-		copy_col(st, 6, out->region, sizeof(out->region));
-	}
+	if (rc == SQLITE_ROW)
+		offer_from_row(st, 0, e164, out);
 	done(st);
 	if (rc == SQLITE_DONE)
 		return PURCHASE_ENOT_AVAILABLE;
@@ -1937,19 +1949,8 @@ pur_store_purchase_checks(struct pur_store *s, int64_t account_id, const char *e
 	else if (col_text(st, 8, NULL) == NULL)
 		err = PURCHASE_ENOT_FOUND;
 	else {
-		memset(offer, 0, sizeof(*offer));
-		snprintf(offer->phone_number, sizeof(offer->phone_number), "%s", e164);
-		copy_col(st, 1, offer->country_code, sizeof(offer->country_code));
-		copy_col(st, 2, offer->type, sizeof(offer->type));
-		offer->price_cents = col_int(st, 3);
-		copy_col(st, 4, offer->stripe_price_id, sizeof(offer->stripe_price_id));
-		offer->sms_capable = (int)col_int(st, 5);
-		offer->expires_at = col_int(st, 6);
-		copy_col(st, 7, offer->region, sizeof(offer->region));
-		memset(acct, 0, sizeof(*acct));
-		acct->id = col_int(st, 8);
-		copy_col(st, 9, acct->name, sizeof(acct->name));
-		copy_col(st, 10, acct->stripe_customer, sizeof(acct->stripe_customer));
+		offer_from_row(st, 1, e164, offer);
+		account_from_row(st, 8, acct);
 		err = PURCHASE_OK;
 	}
 	done(st);
@@ -2184,6 +2185,13 @@ save(struct pur_store *s, const struct pur_purchase *p, int64_t now, int64_t lea
 	return changes(s) == 1 ? PURCHASE_OK : PURCHASE_ELEASE;
 }
 
+/* Whether r is a decided reply for p's idempotency record (p has one). */
+static int
+reply_to_store(const struct pur_purchase *p, const struct purchase_reply *r)
+{
+	return r != NULL && r->body != NULL && !p->no_idem;
+}
+
 /* Stores a decided reply on the purchase's idempotency record, if it has
  * one, inside the caller's transaction. */
 static enum purchase_err
@@ -2192,7 +2200,7 @@ save_reply(struct pur_store *s, const struct pur_purchase *p, const struct purch
 	struct query *st;
 	int rc;
 
-	if (r == NULL || r->body == NULL || p->no_idem)
+	if (!reply_to_store(p, r))
 		return PURCHASE_OK; /* (no statement that would change nothing) */
 	st = get(s, S_IDEM_REPLY);
 	if (st == NULL)
@@ -2254,6 +2262,18 @@ out:
 	return err;
 }
 
+/* PURCHASE_COMPLETE's ?3-?8 (?1, ?2: the id and the lease token). */
+static void
+bind_complete(struct query *st, const struct pur_purchase *p, int64_t now)
+{
+	bind_int(st, 3, now);
+	bind_text(st, 4, p->subscription_id);
+	bind_text(st, 5, p->invoice_id);
+	bind_text(st, 6, p->number_sid);
+	bind_int(st, 7, p->period_end);
+	bind_text(st, 8, p->payment_method);
+}
+
 /* The fenced UPDATE of a purchase under way that crosses no line (see
  * UNFINISHED), inside the caller's transaction. */
 static enum purchase_err
@@ -2276,12 +2296,7 @@ progress(struct pur_store *s, enum stmt id, const struct pur_purchase *p, int64_
 		bind_int(st, 9, p->settle_at);
 		bind_int(st, 10, now);
 	} else { /* S_PURCHASE_COMPLETE */
-		bind_int(st, 3, now);
-		bind_text(st, 4, p->subscription_id);
-		bind_text(st, 5, p->invoice_id);
-		bind_text(st, 6, p->number_sid);
-		bind_int(st, 7, p->period_end);
-		bind_text(st, 8, p->payment_method);
+		bind_complete(st, p, now);
 	}
 	rc = step(st);
 	done(st);
@@ -2318,7 +2333,7 @@ finish_pg(struct pur_store *s, struct pur_purchase *p, const struct purchase_num
     const struct purchase_reply *reply, int64_t now, int durable)
 {
 	struct query *st;
-	int rc, changed = 0, with_reply = reply != NULL && reply->body != NULL && !p->no_idem;
+	int rc, changed = 0, with_reply = reply_to_store(p, reply);
 
 	reads_end(s);
 	p->state = PUR_COMPLETE;
@@ -2326,12 +2341,7 @@ finish_pg(struct pur_store *s, struct pur_purchase *p, const struct purchase_num
 		return db_err(s);
 	bind_int(st, 1, p->id);
 	bind_int(st, 2, p->lease_token);
-	bind_int(st, 3, now);
-	bind_text(st, 4, p->subscription_id);
-	bind_text(st, 5, p->invoice_id);
-	bind_text(st, 6, p->number_sid);
-	bind_int(st, 7, p->period_end);
-	bind_text(st, 8, p->payment_method);
+	bind_complete(st, p, now);
 	bind_int(st, 9, p->account_id);
 	bind_text(st, 10, num->phone_number);
 	bind_text(st, 11, num->country_code);
@@ -2341,10 +2351,7 @@ finish_pg(struct pur_store *s, struct pur_purchase *p, const struct purchase_num
 	bind_int(st, 15, num->period_end);
 	bind_text(st, 16, num->region);
 	bind_int(st, 17, with_reply ? reply->status : 0);
-	if (with_reply)
-		bind_bytes(st, 18, reply->body, reply->len);
-	else
-		bind_bytes(st, 18, NULL, 0);
+	bind_bytes(st, 18, with_reply ? reply->body : NULL, with_reply ? reply->len : 0);
 	bind_int(st, 19, durable);
 	if ((rc = step(st)) == SQLITE_ROW) {
 		changed = col_int(st, 0) == 1;
